@@ -1,0 +1,89 @@
+"""Hidden suite, chapter 1.2: random shapes from the grader's seed, mismatches, broadcasting, speed."""
+import time
+
+import numpy as np
+import pytest
+
+from dlcourse.testing import check_array, expect_raises
+
+
+def random_layer(rng):
+    m, n, k = (int(v) for v in rng.integers(1, 12, size=3))
+    return rng.normal(size=(m, n)), rng.normal(size=(n, k)), rng.normal(size=k)
+
+
+def test_matrix_multiply_random(student, rng):
+    """matrix_multiply: random shapes"""
+    for _ in range(3):
+        X, W, _b = random_layer(rng)
+        check_array(student.matrix_multiply(X, W), X @ W, f"matrix_multiply(X {X.shape}, W {W.shape})",
+                    rtol=1e-10, atol=1e-12, hint="the result is (m, k): rows of X times columns of W")
+
+
+def test_matrix_multiply_not_square(student, rng):
+    """matrix_multiply: a tall X by a wide W (catches swapped indices)"""
+    X, W = rng.normal(size=(7, 2)), rng.normal(size=(2, 5))
+    check_array(student.matrix_multiply(X, W), X @ W, "matrix_multiply(X (7, 2), W (2, 5))", rtol=1e-10,
+                hint="loop bounds or indices swapped? the result must be (7, 5)")
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (5, 2)), ((4,), (4, 2)), ((2, 3), (3, 2, 1))],
+                         ids=["inner-mismatch", "1d-X", "3d-W"])
+def test_matrix_multiply_rejects_bad_shapes(student, shapes):
+    """matrix_multiply: ValueError naming both shapes"""
+    X, W = np.ones(shapes[0]), np.ones(shapes[1])
+    msg = expect_raises(ValueError, student.matrix_multiply, X, W, call=f"matrix_multiply(X {X.shape}, W {W.shape})",
+                        hint="check X.ndim == W.ndim == 2 and X.shape[1] == W.shape[0]")
+    assert str(X.shape) in msg and str(W.shape) in msg, (
+        f"matrix_multiply(X {X.shape}, W {W.shape}): the ValueError should name both shapes, got {msg!r}")
+
+
+def test_dense_forward_random(student, rng):
+    """dense_forward: random layers"""
+    for _ in range(3):
+        X, W, b = random_layer(rng)
+        check_array(student.dense_forward(X, W, b), X @ W + b, f"dense_forward(X {X.shape}, W {W.shape}, b {b.shape})",
+                    rtol=1e-10, atol=1e-12, hint="Z = X @ W + b")
+
+
+def test_dense_forward_bias_per_column(student, rng):
+    """dense_forward: b is added per output column, not per row"""
+    X, W = rng.normal(size=(4, 3)), rng.normal(size=(3, 4))
+    b = np.array([1.0, 2.0, 3.0, 4.0])
+    check_array(student.dense_forward(X, W, b), X @ W + b, "dense_forward(X (4, 3), W (3, 4), b (4,))",
+                hint="b[j] belongs to output unit j: add b to each row (b[None, :]), not to each column")
+
+
+@pytest.mark.parametrize("b_shape", [(3, 1), (5,)], ids=["column", "wrong-length"])
+def test_dense_forward_rejects_bad_bias(student, rng, b_shape):
+    """dense_forward: a bias of the wrong shape raises ValueError"""
+    X, W = rng.normal(size=(3, 2)), rng.normal(size=(2, 3))
+    msg = expect_raises(ValueError, student.dense_forward, X, W, np.ones(b_shape),
+                        call=f"dense_forward(X (3, 2), W (2, 3), b {b_shape})",
+                        hint="check b.shape == (W.shape[1],): a (3, 1) bias broadcasts silently into a wrong result")
+    assert str(b_shape) in msg, f"the ValueError should name b's shape {b_shape}, got {msg!r}"
+
+
+def _best_time(fn, *args, repeat=3, give_up=2.0):
+    best = np.inf
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn(*args)
+        best = min(best, time.perf_counter() - t)
+        if best > give_up:
+            break
+    return best
+
+
+@pytest.mark.points(2)
+def test_matrix_multiply_is_vectorized(student, rng):
+    """matrix_multiply: vectorised (no Python loops over entries)"""
+    X, W = rng.normal(size=(200, 200)), rng.normal(size=(200, 200))
+    reference = _best_time(np.matmul, X, W)
+    student_time = _best_time(student.matrix_multiply, X, W)
+    # Passing arrays to a graded submission costs ~1-3 ms; a loop over the 40,000 outputs costs far more.
+    limit = 0.05 + 20 * reference
+    assert student_time < limit, (
+        f"matrix_multiply on (200, 200) @ (200, 200) took {student_time * 1e3:.0f} ms (best of 3); a vectorised "
+        f"version takes about {reference * 1e3:.1f} ms, and the limit is {limit * 1e3:.0f} ms.\n"
+        "Hint: use X @ W (or np.dot) instead of Python loops")

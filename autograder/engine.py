@@ -1,0 +1,206 @@
+"""Grade a submission: the chapters' visible and hidden pytest suites, run in this (trusted) process.
+
+The suites never import the submission: the ``student`` fixture hands them a proxy to a sandboxed worker
+per chapter (:mod:`autograder.sandbox`). A chapter's worker holds only that chapter's files from the
+submission and the reference modules of earlier chapters, so a bug in 1.3 cannot fail 3.4. Scores are
+assembled here from pytest's own reports, never from anything the worker wrote.
+"""
+from __future__ import annotations
+
+import io
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from dlcourse.chapters import Chapter, is_chapter_dir, list_chapters, repo_root
+
+from .sandbox.launcher import Limits
+from .sandbox.proxy import ChapterRunner
+
+AUTOGRADER = Path(__file__).resolve().parent
+
+
+class GradingError(Exception):
+    """The grader itself cannot run (missing path, not a submission); the message is one line for a person."""
+
+
+@dataclass
+class TestResult:
+    chapter: Chapter
+    title: str
+    score: float
+    max_score: float
+    output: str
+    hidden: bool
+
+    @property
+    def name(self) -> str:
+        return f"{self.chapter.number} {self.title}"
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= self.max_score
+
+
+@dataclass
+class Report:
+    results: list[TestResult] = field(default_factory=list)
+    chapters: list[Chapter] = field(default_factory=list)
+    seconds: float = 0.0
+    isolation: str = ""
+    notes: dict[str, str] = field(default_factory=dict)  # chapter name -> a line about the whole chapter
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.results)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.max_score for r in self.results)
+
+
+@dataclass
+class Kit:
+    """Where the suites and reference modules are (defaults: this repository)."""
+
+    source: Path = field(default_factory=lambda: repo_root() / "source")
+    solutions: Path = field(default_factory=lambda: repo_root() / "solutions")
+    hidden: Path = AUTOGRADER
+
+    def chapters(self) -> list[Chapter]:
+        return list_chapters(self.source)
+
+    def suites(self, chapter: Chapter) -> list[Path]:
+        visible = sorted((self.source / chapter.name).glob("test_*.py"))
+        hidden = sorted((self.hidden / chapter.name).glob("test_*.py"))
+        return visible + hidden
+
+
+def submission_files(submission: Path, chapter: Chapter, kit: Kit) -> tuple[dict[str, Path], str | None]:
+    """Files the chapter's worker gets, and the reason the chapter cannot be graded (or None).
+
+    The chapter's own ``.py`` files come from the submission (tests and conftest excluded); every earlier
+    chapter's module comes from the reference solutions.
+    """
+    folder = submission / chapter.name
+    files: dict[str, Path] = {}
+    for earlier in kit.chapters():
+        if earlier < chapter:
+            ref = kit.solutions / earlier.name / f"{earlier.module}.py"
+            if ref.exists():
+                files[ref.name] = ref
+    if not folder.is_dir():
+        return files, f"chapter {chapter.number} is not in the submission (no folder {chapter.name}/)"
+    if not (folder / f"{chapter.module}.py").is_file():
+        return files, f"no {chapter.module}.py in {chapter.name}/ of the submission"
+    for path in sorted(folder.glob("*.py")):
+        if not path.name.startswith("test_") and path.name != "conftest.py":
+            files[path.name] = path
+    return files, None
+
+
+class _Collector:
+    """pytest plugin: hands out the proxies and records one result per test."""
+
+    def __init__(self, runners: dict[str, ChapterRunner], hidden_root: Path):
+        self.runners, self.hidden_root = runners, hidden_root.resolve()
+        self.results: dict[str, TestResult] = {}
+        self.errors: list[str] = []
+
+    def pytest_configure(self, config):
+        config._dlcourse_runners = self.runners
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+
+    def pytest_runtest_logreport(self, report):
+        from dlcourse.chapters import chapter_of_path
+
+        path = Path(report.fspath)
+        chapter = chapter_of_path(path)
+        if chapter is None:
+            return
+        item_title = getattr(report, "dlcourse_title", report.nodeid.split("::")[-1])
+        points = getattr(report, "dlcourse_points", 1.0)
+        hidden = self.hidden_root in Path(report.fspath).resolve().parents
+        res = self.results.get(report.nodeid)
+        if res is None:
+            res = self.results[report.nodeid] = TestResult(chapter, item_title, 0.0, points, "", hidden)
+        if report.when == "call" and report.passed:
+            res.score = points
+        if report.skipped:
+            reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            res.score, res.max_score, res.output = 0.0, 0.0, f"skipped: {reason}"
+        elif report.failed:
+            res.score = 0.0
+            text = report.longreprtext.strip()
+            res.output = (res.output + "\n" + text).strip()[-3000:]
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        marker = item.get_closest_marker("points")
+        report.dlcourse_points = float(marker.args[0]) if marker else 1.0
+        doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
+        title = doc[0].strip() if doc else item.originalname.removeprefix("test_").replace("_", " ")
+        param = getattr(item, "callspec", None)
+        report.dlcourse_title = f"{title} [{param.id}]" if param else title
+
+
+def find_chapters(submission: Path, kit: Kit) -> list[Chapter]:
+    if not submission.exists():
+        raise GradingError(f"{submission} does not exist")
+    if not submission.is_dir():
+        raise GradingError(f"{submission} is not a folder; a submission is a folder shaped like exercises/")
+    known = {c.name for c in kit.chapters()}
+    present = [p.name for p in submission.iterdir() if is_chapter_dir(p) and p.name in known]
+    if not present:
+        raise GradingError(f"{submission} is not a submission: it has none of the chapter folders "
+                           f"({', '.join(sorted(known)[:3])}, ...)")
+    return kit.chapters()
+
+
+def grade(submission: Path, chapters: list[Chapter], *, seed: int = 0, budget: float = 60.0,
+          kit: Kit | None = None, limits: Limits | None = None) -> Report:
+    """Grade ``chapters`` of ``submission``; every test of those chapters gets a result."""
+    from .sandbox.launcher import isolation_level
+
+    kit = kit or Kit()
+    submission = submission.resolve()
+    start = time.monotonic()
+    hide = sorted({p.resolve() for p in (repo_root(), kit.source, kit.solutions, kit.hidden, submission)})
+    runners: dict[str, ChapterRunner] = {}
+    report = Report(chapters=chapters, isolation=isolation_level())
+    paths: list[str] = []
+    for chapter in chapters:
+        files, problem = submission_files(submission, chapter, kit)
+        runner = runners[chapter.name] = ChapterRunner(chapter.module, files, hide, budget, limits)
+        runner.failure = problem
+        if problem:
+            report.notes[chapter.name] = problem
+        paths += [str(p) for p in kit.suites(chapter)]
+    collector = _Collector(runners, kit.hidden)
+    args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib", "-o", "addopts=",
+            "--rootdir", str(kit.source.parent), "--dlcourse-seed", str(seed), "-W", "default", *paths]
+    sink = io.StringIO()
+    try:
+        with redirect_stdout(sink), redirect_stderr(sink):
+            code = pytest.main(args, plugins=[collector])
+    finally:
+        for runner in runners.values():
+            runner.close_worker()
+    if collector.errors or code not in (0, 1):
+        # A suite that cannot be collected is the kit's fault, not the student's: say so loudly.
+        detail = "\n".join(collector.errors) or sink.getvalue()[-3000:]
+        raise GradingError(f"the test suites could not run (pytest exit {int(code)}):\n{detail}")
+    report.results = sorted(collector.results.values(), key=lambda r: r.chapter)
+    report.seconds = time.monotonic() - start
+    for name, runner in runners.items():
+        if runner.outputs and name not in report.notes:
+            report.notes[name] = "printed output: " + runner.outputs[-1][-300:]
+    return report

@@ -1,0 +1,66 @@
+"""What a grading run produces: the terminal scorecard and Gradescope's ``results.json``."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from .engine import Report
+
+
+def _first_line(text: str, width: int = 110) -> str:
+    """The line of a failure report that says what went wrong, shortened to ``width``."""
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    errors = [ln.removeprefix("E").strip() for ln in lines if ln.startswith("E ")]
+    line = (errors or lines or [""])[0].removeprefix("Failed:").strip()
+    return line if len(line) <= width else line[: width - 3] + "..."
+
+
+def scorecard(report: Report) -> str:
+    """A table of chapters (points, max) with one line per failed test."""
+    lines = [f"{'chapter':<26}{'points':>8}{'max':>6}", "-" * 40]
+    for chapter in report.chapters:
+        mine = [r for r in report.results if r.chapter == chapter]
+        got, top = sum(r.score for r in mine), sum(r.max_score for r in mine)
+        lines.append(f"{chapter.number + ' ' + chapter.topic:<26}{got:>8g}{top:>6g}")
+        note = report.notes.get(chapter.name)
+        if note:
+            lines.append(f"    ! {note.splitlines()[0][:110]}")
+        # One line per distinct reason: an untouched stub says "not implemented yet" once, not per test.
+        reasons: dict[str, list[str]] = {}
+        for r in mine:
+            if not r.passed and r.max_score:
+                reasons.setdefault(_first_line(r.output), []).append(r.title)
+        for reason, titles in reasons.items():
+            label = titles[0] if len(titles) == 1 else f"{len(titles)} tests"
+            lines.append(f"    x {label}: {reason}")
+    lines.append("-" * 40)
+    pct = 100.0 * report.score / report.max_score if report.max_score else 0.0
+    lines.append(f"{'total':<26}{report.score:>8g}{report.max_score:>6g}   ({pct:.1f}%)")
+    lines.append(f"graded in {report.seconds:.1f} s; isolation: {report.isolation}")
+    return "\n".join(lines)
+
+
+def gradescope_json(report: Report) -> dict:
+    """Gradescope's results format; every test name starts with its chapter number."""
+    tests = []
+    for r in report.results:
+        output = r.output or ("passed" if r.passed else "")
+        if not r.passed and r.chapter.name in report.notes:
+            output = f"{report.notes[r.chapter.name]}\n{output}".strip()
+        tests.append({"name": r.name, "score": r.score, "max_score": r.max_score, "output": output,
+                      "visibility": "after_published" if r.hidden else "visible"})
+    return {"score": report.score, "execution_time": round(report.seconds, 2),
+            "output": f"Graded {len(report.chapters)} chapter(s); isolation: {report.isolation}",
+            "tests": tests}
+
+
+def write_json(data: dict, path: Path) -> None:
+    """Write atomically: a reader never sees half a results file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w") as fh:
+        json.dump(data, fh, indent=2)
+    os.replace(tmp, path)

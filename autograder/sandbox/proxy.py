@@ -1,0 +1,200 @@
+"""The grader's side of a worker: a stand-in for the student's module whose calls run in the worker.
+
+``ChapterRunner(...).module()`` behaves like the imported student module for what tests do with it: call
+its functions (arguments travel pickled, results come back as plain data), catch the exceptions it raises
+(rebuilt as the nearest built-in exception class, holding only the message), see the warnings it emits, and
+see in-place changes it makes to array arguments (copied back into the caller's arrays). Objects that are
+not plain data stay in the worker and come back as :class:`RemoteObject` handles.
+
+A worker that crashes, hangs or exceeds the chapter's time budget fails the current test with a plain
+message (``pytest.fail``); the next test gets a fresh worker while the budget lasts.
+"""
+from __future__ import annotations
+
+import builtins
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from . import wire
+from .launcher import Limits, Worker, WorkerDied
+
+
+class StudentException:
+    """Mixin marking an exception rebuilt from one the student's code raised (``where``: their frames)."""
+
+    where = ""
+    function = ""
+
+
+_REBUILT: dict[type, type] = {}
+
+
+def _rebuild(err: dict, function: str) -> BaseException:
+    base = next((getattr(builtins, n) for n in err.get("mro", []) if isinstance(getattr(builtins, n, None), type)
+                 and issubclass(getattr(builtins, n), Exception)), Exception)
+    if err.get("type") in ("SystemExit", "KeyboardInterrupt"):
+        return pytest.fail.Exception(f"{function} called sys.exit() or raised {err['type']}; functions must "
+                                     "return their result, never end the program", pytrace=False)
+    cls = _REBUILT.setdefault(base, type(base.__name__, (base, StudentException), {"__module__": "builtins"}))
+    exc = cls(err.get("message", ""))
+    exc.where, exc.function, exc.remote_type = err.get("where", ""), function, err.get("type", base.__name__)
+    return exc
+
+
+class ChapterRunner:
+    """Owns the worker(s) for one chapter of one submission, within the chapter's time budget (seconds)."""
+
+    def __init__(self, module: str, files: dict[str, Path], hide: list[Path], budget: float,
+                 limits: Limits | None = None):
+        self.module_name, self.files, self.hide = module, files, hide
+        self.budget, self.limits = budget, limits or Limits()
+        self.deadline: float | None = None
+        self.worker: Worker | None = None
+        self.failure: str | None = None  # a reason that fails every later test of the chapter at once
+        self.names: list[str] = []
+        self.outputs: list[str] = []
+
+    # -- lifecycle
+    def _ensure(self) -> Worker:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.budget
+        if self.failure:
+            pytest.fail(self.failure, pytrace=False)
+        if self.worker is not None and self.worker.proc.poll() is None:
+            return self.worker
+        if time.monotonic() >= self.deadline:
+            self.failure = f"the chapter's time budget of {self.budget:.0f} s is used up; tests not run"
+            pytest.fail(self.failure, pytrace=False)
+        self.worker = Worker(self.module_name, self.files, self.hide, self.limits)
+        try:
+            self.worker.start(self.deadline)
+            reply = self._decode(self.worker.request(("import",), self.deadline, f"importing {self.module_name}.py"))
+        except WorkerDied as exc:
+            self.failure = f"could not import {self.module_name}.py: {exc}"
+            self.close_worker()
+            pytest.fail(self.failure, pytrace=False)
+        if "error" in reply:
+            err = reply["error"]
+            self.failure = (f"importing {self.module_name}.py failed with {err['type']}: {err['message']}"
+                            + (f"\n{err['where']}" if err.get("where") else ""))
+            self.close_worker()
+            pytest.fail(self.failure, pytrace=False)
+        self.names = reply["value"]
+        return self.worker
+
+    def close_worker(self) -> None:
+        if self.worker is not None:
+            out = self.worker.output().strip()
+            if out:
+                self.outputs.append(out)
+            self.worker.cleanup()
+            self.worker = None
+
+    # -- requests
+    def _decode(self, payload: bytes) -> dict:
+        try:
+            reply = wire.decode(payload, make_remote=lambda h: RemoteObject(self, h))
+        except wire.WireError as exc:
+            raise WorkerDied(str(exc)) from None
+        if not isinstance(reply, dict):
+            raise WorkerDied("the worker sent a malformed reply")
+        return reply
+
+    def request(self, message: tuple, what: str, timeout: float | None = None):
+        worker = self._ensure()
+        deadline = self.deadline if timeout is None else min(self.deadline, time.monotonic() + timeout)
+        try:
+            reply = self._decode(worker.request(message, deadline, what))
+        except WorkerDied as exc:
+            self.close_worker()
+            pytest.fail(f"{exc}", pytrace=False)
+        for category, text in reply.get("warnings") or []:
+            cat = getattr(builtins, str(category), None)
+            cat = cat if isinstance(cat, type) and issubclass(cat, Warning) else UserWarning
+            warnings.warn(cat(f"{text} (warning from {what})"), stacklevel=3)
+        if "error" in reply:
+            raise _rebuild(reply["error"], what)
+        return reply
+
+    def call(self, ref, name, args, kwargs, label: str, timeout: float | None = None):
+        reply = self.request(("call", ref, name, args, kwargs), f"{label}()", timeout)
+        for path, new in reply.get("mutated") or []:
+            _write_back({"args": list(args), "kwargs": kwargs}, path, new)
+        return reply.get("value")
+
+    def module(self) -> "ModuleProxy":
+        return ModuleProxy(self)
+
+
+def _write_back(root, path, new) -> None:
+    """Copy an array the worker changed in place into the caller's original at ``path``."""
+    target = root
+    try:
+        for key in path:
+            target = target[key]
+    except (KeyError, IndexError, TypeError):
+        return
+    if isinstance(target, np.ndarray) and isinstance(new, np.ndarray) and target.shape == new.shape:
+        target[...] = new
+
+
+class ModuleProxy:
+    """Stands for the student's module: attribute access yields functions that run in the worker."""
+
+    def __init__(self, runner: ChapterRunner):
+        self._runner = runner
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        runner = self._runner
+        runner._ensure()
+        if name not in runner.names:
+            raise AttributeError(f"{runner.module_name}.py defines no function {name!r}")
+        return RemoteFunction(runner, None, name, name)
+
+    def __repr__(self) -> str:
+        return f"<student module {self._runner.module_name} (in a sandboxed worker)>"
+
+
+class RemoteFunction:
+    def __init__(self, runner: ChapterRunner, ref, name, label):
+        self._runner, self._ref, self._name, self.__name__ = runner, ref, name, label
+
+    def __call__(self, *args, _timeout: float | None = None, **kwargs):
+        return self._runner.call(self._ref, self._name, args, kwargs, self.__name__, _timeout)
+
+    def __repr__(self) -> str:
+        return f"<student function {self.__name__}>"
+
+
+class RemoteObject:
+    """A handle to an object that lives in the worker (a generator, a network instance, a bound method)."""
+
+    def __init__(self, runner: ChapterRunner, handle: dict):
+        self._runner, self._id, self._type = runner, handle["id"], handle["type"]
+        self._callable = handle["callable"]
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._runner.request(("getattr", self._id, name), f"{self._type}.{name}")["value"]
+
+    def __call__(self, *args, **kwargs):
+        return self._runner.call(self._id, None, args, kwargs, self._type)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        reply = self._runner.request(("next", self._id), f"next() on {self._type}")
+        if reply.get("stop"):
+            raise StopIteration
+        return reply["value"]
+
+    def __repr__(self) -> str:
+        return f"<{self._type} object in the sandboxed worker>"

@@ -1,0 +1,113 @@
+"""The ``dlcourse`` command: build, grade, check, data.
+
+Every subcommand returns an exit status; errors a person can fix are printed as one line, never as a
+traceback (``dlcourse: error: ...``).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def _err(msg: str) -> int:
+    print(f"dlcourse: error: {msg}", file=sys.stderr)
+    return 2
+
+
+def cmd_build(args) -> int:
+    from .build import BuildError, build, check
+
+    try:
+        if args.check:
+            problems = check()
+            if problems:
+                print("exercises/ and solutions/ are stale; run `dlcourse build` and commit:", file=sys.stderr)
+                print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
+                return 1
+            print("exercises/ and solutions/ match source/")
+            return 0
+        written = build()
+    except BuildError as exc:
+        return _err(str(exc))
+    except ModuleNotFoundError as exc:
+        return _err(f"{exc}; the build needs the instructor tools: pip install -e '.[instructor]'")
+    print(f"built {len(written)} files into exercises/ and solutions/")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    try:
+        from autograder.engine import GradingError, find_chapters, grade
+        from autograder.results import gradescope_json, scorecard, write_json
+    except ModuleNotFoundError as exc:
+        return _err(f"the grader is not installed here ({exc}); it ships with the instructor's copy of the kit")
+    from .chapters import ChapterError, select
+
+    try:
+        submission = Path(args.path)
+        chapters = select(find_chapters(submission, _kit()), args.chapters)
+        report = grade(submission, chapters, seed=args.seed, budget=args.timeout)
+    except (GradingError, ChapterError) as exc:
+        return _err(str(exc))
+    print(scorecard(report))
+    if args.json:
+        write_json(gradescope_json(report), Path(args.json))
+        print(f"results written to {args.json}")
+    return 0
+
+
+def _kit():
+    from autograder.engine import Kit
+
+    return Kit()
+
+
+def cmd_check(args) -> int:
+    from .chapters import ChapterError
+    from .progress import find_release, run, table
+
+    try:
+        release = find_release(Path(args.path) if args.path else None)
+        progress = run(release, args.chapter)
+    except (FileNotFoundError, ChapterError) as exc:
+        return _err(str(exc))
+    print(table(progress))
+    return 0 if all(p.total and p.passed == p.total for p in progress) else 1
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dlcourse", description="Deep learning from scratch with NumPy: "
+                                     "build the release, grade submissions, check your progress.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("build", help="regenerate exercises/ and solutions/ from source/")
+    p.add_argument("--check", action="store_true", help="only verify that the committed trees are up to date")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("grade", help="grade a submission (a folder shaped like exercises/)")
+    p.add_argument("path", help="the submission folder")
+    p.add_argument("--chapters", help="comma-separated chapter numbers, e.g. 1.1,1.3 (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the hidden suites' random inputs (default 0)")
+    p.add_argument("--json", metavar="FILE", help="also write Gradescope's results.json to FILE")
+    p.add_argument("--timeout", type=float, default=60.0, help="time budget per chapter in seconds (default 60)")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("check", help="run the visible tests of your exercises and show your progress")
+    p.add_argument("chapter", nargs="?", help="a chapter number such as 1.3 (default: all)")
+    p.add_argument("--path", help="your copy of exercises/ (default: the current folder or ./exercises)")
+    p.set_defaults(func=cmd_check)
+
+    from .mnist import add_data_command
+
+    add_data_command(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""The pytest plugin every chapter's tests rely on (registered through the ``pytest11`` entry point).
+
+Fixtures:
+
+* ``student``: the student's module of the chapter the test file belongs to. At home it is the module
+  beside the test file, imported directly; under ``dlcourse grade`` it is a proxy whose functions run in a
+  sandboxed worker (see ``autograder.sandbox``). Either way an untouched stub fails with
+  "... is not implemented yet" instead of a traceback.
+* ``seed`` / ``rng``: a seeded ``numpy.random.Generator`` per test, drawn from ``--dlcourse-seed`` (the grader
+  picks it, so a hard-coded answer cannot pass) and the test's id (so tests do not share streams).
+
+Marker: ``@pytest.mark.points(n)`` weights a test (default 1 point).
+"""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from .chapters import Chapter, chapter_of_path, is_chapter_dir
+
+
+def pytest_addoption(parser):
+    parser.addoption("--dlcourse-seed", type=int, default=0,
+                     help="seed for the random inputs of the chapter tests (default 0)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "points(n): weight of a chapter test in the score (default 1)")
+
+
+@pytest.fixture
+def seed(request) -> int:
+    return request.config.getoption("--dlcourse-seed")
+
+
+@pytest.fixture
+def rng(request, seed) -> np.random.Generator:
+    # The test's own name, not its position, picks the stream: adding a test never changes another's inputs.
+    digest = hashlib.sha256(request.node.nodeid.split("::", 1)[-1].encode()).digest()
+    return np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
+
+
+def _import_beside(test_file: Path, chapter: Chapter):
+    """Import ``topic.py`` from the test's folder; sibling chapter folders go on sys.path for cross-imports."""
+    folder = test_file.parent
+    path = folder / f"{chapter.module}.py"
+    if not path.exists():
+        pytest.fail(f"{chapter.number}: no {chapter.module}.py next to {test_file.name} in {folder}", pytrace=False)
+    for sibling in sorted(folder.parent.iterdir()):
+        if is_chapter_dir(sibling) and str(sibling) not in sys.path:
+            sys.path.append(str(sibling))
+    loaded = sys.modules.get(chapter.module)
+    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path.resolve():
+        return loaded
+    spec = importlib.util.spec_from_file_location(chapter.module, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[chapter.module] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+class StudentModule:
+    """Wraps the student's module (or its proxy) so that missing work fails with a plain message."""
+
+    def __init__(self, module, chapter: Chapter):
+        self._module, self._chapter = module, chapter
+
+    def __getattr__(self, name: str):
+        where = f"{self._chapter.name}/{self._chapter.module}.py"
+        try:
+            fn = getattr(self._module, name)
+        except AttributeError:
+            pytest.fail(f"{self._chapter.number} {name}: {where} defines no function {name!r} "
+                        "(was it renamed or deleted?)", pytrace=False)
+        if not callable(fn):
+            return fn
+
+        def call(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except NotImplementedError as exc:
+                detail = f" ({exc})" if str(exc) else ""
+            # Outside the except block, so the report is this one line and not a chained traceback.
+            pytest.fail(f"{self._chapter.number} {name} is not implemented yet{detail}: replace "
+                        f"`raise NotImplementedError()` in {where} with your code", pytrace=False)
+
+        call.__name__ = name
+        call.__wrapped__ = fn
+        return call
+
+
+@pytest.fixture
+def student(request):
+    chapter = chapter_of_path(Path(request.node.fspath))
+    if chapter is None:
+        raise pytest.UsageError(f"{request.node.fspath} is not inside a chapter folder (chM_N_topic)")
+    runners = getattr(request.config, "_dlcourse_runners", None)
+    if runners is not None:  # graded: the module lives in a sandboxed worker
+        return StudentModule(runners[chapter.name].module(), chapter)
+    return StudentModule(_import_beside(Path(request.node.fspath), chapter), chapter)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    exc = call.excinfo.value if call.excinfo else None
+    if report.failed and exc is not None and hasattr(exc, "remote_type"):
+        # An exception raised by the student's code in the worker: its frames, not the grader's.
+        report.longrepr = (f"{exc.function} raised {exc.remote_type}: {exc}\n{exc.where}".rstrip())

@@ -1,0 +1,83 @@
+"""Assertions that teach: used by the visible and the hidden chapter suites.
+
+Every failure names the call that broke, shows the input (small ones in full), the expected and the
+actual value, the largest error, and a hint for the mistake that usually causes it.
+"""
+from __future__ import annotations
+
+import warnings
+from contextlib import contextmanager
+
+import numpy as np
+import pytest
+
+
+def show(x, limit: int = 60) -> str:
+    """A compact one-line picture of a value (arrays are summarised past ``limit`` elements)."""
+    if isinstance(x, np.ndarray):
+        if x.size <= limit:
+            return np.array2string(x, precision=6, threshold=limit, max_line_width=10_000).replace("\n", "")
+        return f"array of shape {x.shape}, dtype {x.dtype}, min {x.min():.6g}, max {x.max():.6g}"
+    return repr(x)
+
+
+def _fail(call: str, problem: str, hint: str | None) -> None:
+    pytest.fail(f"{call}: {problem}" + (f"\nHint: {hint}" if hint else ""), pytrace=False)
+
+
+def check_array(actual, expected, call: str, *, rtol: float = 1e-7, atol: float = 1e-9,
+                hint: str | None = None, dtype=None) -> np.ndarray:
+    """Assert ``actual`` is an ndarray shaped like ``expected`` with close values; return it.
+
+    ``call`` describes the input, e.g. ``"sigmoid(Z) with Z = [0, 1]"``. ``dtype`` (if given) is the dtype
+    the result must have (checked by kind for floats: a float32 input keeps float32).
+    """
+    expected = np.asarray(expected)
+    if not isinstance(actual, np.ndarray):
+        _fail(call, f"expected a numpy array of shape {expected.shape}, got {type(actual).__name__} "
+                    f"{show(actual)}", hint or "return a numpy array, not a list or a Python number")
+    if actual.shape != expected.shape:
+        _fail(call, f"expected shape {expected.shape}, got shape {actual.shape}", hint)
+    if dtype is not None and actual.dtype != np.dtype(dtype):
+        _fail(call, f"expected dtype {np.dtype(dtype)}, got {actual.dtype}",
+              "keep the input's floating dtype (avoid mixing in float64 constants arrays)")
+    if actual.dtype.kind not in "biuf":
+        _fail(call, f"expected numbers, got dtype {actual.dtype}", hint)
+    if not np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=False):
+        bad = ~np.isclose(actual, expected, rtol=rtol, atol=atol)
+        worst = np.nanmax(np.abs(actual.astype(np.float64) - expected)) if np.isfinite(actual).all() else np.inf
+        _fail(call, f"wrong values at {int(bad.sum())} of {bad.size} positions (largest error {worst:.3g})\n"
+                    f"  expected: {show(expected)}\n  actual:   {show(actual)}", hint)
+    return actual
+
+
+def check_scalar(actual, expected: float, call: str, *, rtol: float = 1e-7, atol: float = 1e-12,
+                 hint: str | None = None) -> float:
+    """Assert ``actual`` is a real number (Python float or numpy scalar) close to ``expected``."""
+    if isinstance(actual, np.ndarray) and actual.shape == ():
+        actual = actual[()]
+    if not isinstance(actual, (float, int, np.floating, np.integer)) or isinstance(actual, bool):
+        _fail(call, f"expected a single number, got {type(actual).__name__} {show(actual)}",
+              hint or "return a float (e.g. the mean over the batch), not an array")
+    if not np.isclose(float(actual), expected, rtol=rtol, atol=atol):
+        _fail(call, f"expected {expected:.10g}, got {float(actual):.10g}", hint)
+    return float(actual)
+
+
+def expect_raises(exc_type, fn, *args, call: str, hint: str | None = None, **kwargs) -> str:
+    """Assert ``fn(*args, **kwargs)`` raises ``exc_type``; return the message for further checks."""
+    try:
+        result = fn(*args, **kwargs)
+    except exc_type as exc:
+        return str(exc)
+    _fail(call, f"expected {exc_type.__name__}, but it returned {show(result)}", hint)
+
+
+@contextmanager
+def no_warnings(call: str, hint: str | None = None):
+    """Fail if the block emits a warning (overflow in exp, division by zero, ...)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield
+    if caught:
+        _fail(call, f"emitted a warning: {caught[0].category.__name__}: {caught[0].message}", hint)
