@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from . import wire
-from .launcher import Limits, Worker, WorkerDied
+from .launcher import Limits, Worker, WorkerDied, WorkerTimeout
 
 
 class StudentException:
@@ -109,6 +109,12 @@ class ChapterRunner:
         deadline = self.deadline if timeout is None else min(self.deadline, time.monotonic() + timeout)
         try:
             reply = self._decode(worker.request(message, deadline, what))
+        except WorkerTimeout as exc:
+            self.close_worker()
+            if timeout is not None and time.monotonic() < self.deadline:
+                pytest.fail(f"{what} did not finish within its time limit of {timeout:g} s (too slow: Python loops "
+                            "where array operations would do?)", pytrace=False)
+            pytest.fail(f"{exc} (the chapter's time budget is {self.budget:g} s)", pytrace=False)
         except WorkerDied as exc:
             self.close_worker()
             pytest.fail(f"{exc}", pytrace=False)

@@ -1,0 +1,33 @@
+"""Helpers for the project's tests of the grader: run `dlcourse grade` and read its results.json."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_grade(submission: Path, tmp_path: Path, *args: str, timeout: float = 900) -> tuple[dict, subprocess.CompletedProcess]:
+    """Grade through the real command line; returns (results.json, the finished process)."""
+    out = tmp_path / f"results-{len(list(tmp_path.glob('results-*.json')))}.json"
+    proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "grade", str(submission), "--json", str(out), *args],
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+    assert proc.returncode == 0, f"grading failed to run:\n{proc.stdout}\n{proc.stderr}"
+    return json.loads(out.read_text()), proc
+
+
+def per_chapter(results: dict) -> dict[str, tuple[float, float]]:
+    """{"1.3": (score, max)} summed from test names, as any reader of results.json can."""
+    sums: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0])
+    for t in results["tests"]:
+        chapter = t["name"].split(" ", 1)[0]
+        sums[chapter][0] += t["score"]
+        sums[chapter][1] += t["max_score"]
+    return {k: (v[0], v[1]) for k, v in sums.items()}
+
+
+def outputs(results: dict, chapter: str) -> str:
+    return "\n".join(t["output"] for t in results["tests"] if t["name"].startswith(chapter + " "))

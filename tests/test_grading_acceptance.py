@@ -1,0 +1,122 @@
+"""The grader end to end, through `dlcourse grade`, as CI and an instructor use it."""
+import shutil
+import time
+
+import pytest
+
+from dlcourse.chapters import list_chapters
+
+from .grading import ROOT, outputs, per_chapter, run_grade
+
+CHAPTERS = [c.number for c in list_chapters(ROOT / "source")]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 20261129])
+def test_reference_solutions_score_full_marks(tmp_path, seed):
+    results, proc = run_grade(ROOT / "solutions", tmp_path, "--seed", str(seed))
+    failed = [f"{t['name']}: {t['output'][:300]}" for t in results["tests"] if t["score"] < t["max_score"]]
+    assert not failed, "\n".join(failed)
+    assert results["score"] > 0 and set(per_chapter(results)) == set(CHAPTERS)
+    assert "100.0%" in proc.stdout
+
+
+def test_untouched_exercises_score_zero_with_not_implemented(tmp_path):
+    results, proc = run_grade(ROOT / "exercises", tmp_path)
+    assert results["score"] == 0
+    assert len(results["tests"]) == len({t["name"] for t in results["tests"]}), "one entry per test"
+    for t in results["tests"]:
+        assert t["name"].split(" ")[0] in CHAPTERS
+        assert "is not implemented yet" in t["output"], f"{t['name']}: {t['output']}"
+        assert "Traceback" not in t["output"] and "raise NotImplementedError()" in t["output"]
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_results_json_is_gradescope_format(tmp_path):
+    results, _ = run_grade(ROOT / "solutions", tmp_path, "--chapters", "1.1,1.3")
+    assert set(results) >= {"score", "tests"}
+    assert {t["name"].split()[0] for t in results["tests"]} == {"1.1", "1.3"}
+    for t in results["tests"]:
+        assert set(t) >= {"name", "score", "max_score", "output", "visibility"}
+        assert t["visibility"] in {"visible", "hidden", "after_due_date", "after_published"}
+    assert results["score"] == sum(t["score"] for t in results["tests"])
+
+
+def test_endless_loop_costs_only_its_chapter(tmp_path):
+    sub = tmp_path / "sub"
+    shutil.copytree(ROOT / "solutions", sub)
+    module = sub / "ch1_3_sigmoid" / "sigmoid.py"
+    module.write_text("while True:\n    pass\n" + module.read_text())
+    start = time.monotonic()
+    results, _ = run_grade(sub, tmp_path, "--chapters", "1.1,1.2,1.3", "--timeout", "5")
+    elapsed = time.monotonic() - start
+    scores = per_chapter(results)
+    assert scores["1.3"][0] == 0 and scores["1.3"][1] > 0
+    assert scores["1.1"][0] == scores["1.1"][1] > 0 and scores["1.2"][0] == scores["1.2"][1] > 0
+    assert "time" in outputs(results, "1.3")
+    assert elapsed < 5 + 15, f"grading took {elapsed:.1f} s with a 5 s budget"
+
+
+@pytest.mark.parametrize("prelude, expect", [
+    ("import sys\nsys.exit(0)\n", "SystemExit"),
+    ("import os\nos._exit(3)\n", "exited"),
+    ("def broken(:\n", "SyntaxError"),
+    ("import no_such_module_anywhere\n", "ModuleNotFoundError"),
+    ("x = bytearray(64 * 2**30)\n", "MemoryError"),
+], ids=["sys-exit", "os-exit", "syntax-error", "import-error", "memory-bomb"])
+def test_broken_module_costs_only_its_chapter(tmp_path, prelude, expect):
+    sub = tmp_path / "sub"
+    shutil.copytree(ROOT / "solutions", sub)
+    module = sub / "ch1_2_matrix_ops" / "matrix_ops.py"
+    module.write_text(prelude + module.read_text())
+    results, proc = run_grade(sub, tmp_path, "--chapters", "1.1,1.2,1.3")
+    scores = per_chapter(results)
+    assert scores["1.2"][0] == 0
+    assert scores["1.1"][0] == scores["1.1"][1] and scores["1.3"][0] == scores["1.3"][1]
+    assert expect in outputs(results, "1.2")
+    assert "Traceback (most recent call last)" not in proc.stdout
+
+
+def test_chapters_are_graded_in_isolation(tmp_path):
+    """Only 1.3 is filled in: it gets full marks although 1.1 and 1.2 are untouched stubs."""
+    sub = tmp_path / "sub"
+    shutil.copytree(ROOT / "exercises", sub)
+    shutil.copy(ROOT / "solutions" / "ch1_3_sigmoid" / "sigmoid.py", sub / "ch1_3_sigmoid" / "sigmoid.py")
+    scores = per_chapter(run_grade(sub, tmp_path)[0])
+    assert scores["1.3"][0] == scores["1.3"][1] > 0
+    assert all(scores[c][0] == 0 for c in CHAPTERS if c != "1.3")
+
+
+def test_partial_submission(tmp_path):
+    """A submission with some chapter folders missing is graded; the missing ones score 0 with a reason."""
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    shutil.copytree(ROOT / "solutions" / "ch1_1_arrays", sub / "ch1_1_arrays")
+    results, proc = run_grade(sub, tmp_path, "--chapters", "1.1,1.2")
+    scores = per_chapter(results)
+    assert scores["1.1"][0] == scores["1.1"][1] and scores["1.2"][0] == 0
+    assert "not in the submission" in outputs(results, "1.2")
+
+
+@pytest.mark.parametrize("make, expect", [
+    (lambda p: p / "missing", "does not exist"),
+    (lambda p: (p / "file.txt").write_text("x") and p / "file.txt", "not a folder"),
+    (lambda p: p, "not a submission"),
+])
+def test_grader_refuses_what_is_not_a_submission(tmp_path, make, expect):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "grade", str(make(tmp_path))],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2
+    assert expect in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_chapter_is_a_clear_error(tmp_path):
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "grade", str(ROOT / "solutions"), "--chapters", "9.9"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "unknown chapter" in proc.stderr
