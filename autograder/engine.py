@@ -113,6 +113,14 @@ class _Collector:
     def pytest_configure(self, config):
         config._dlcourse_runners = self.runners
 
+    def pytest_collection_modifyitems(self, items):
+        # Test callbacks handed to student functions (the f of a numerical gradient) are defined in the
+        # suites, which the worker cannot import: send those modules' functions by value.
+        import cloudpickle
+
+        for module in {item.module for item in items if getattr(item, "module", None) is not None}:
+            cloudpickle.register_pickle_by_value(module)
+
     def pytest_collectreport(self, report):
         if report.failed:
             self.errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")

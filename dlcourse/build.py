@@ -140,16 +140,30 @@ def check(root: Path | None = None) -> list[str]:
 
 
 def build(root: Path | None = None) -> list[str]:
-    """Regenerate ``exercises/`` and ``solutions/``; returns the files written."""
+    """Regenerate ``exercises/`` and ``solutions/``; returns the files written or changed.
+
+    Files are rewritten only when their content changes and stale files are deleted, so a build never
+    leaves the trees empty for a grader reading them at the same moment.
+    """
     root = root or repo_root()
     try:
         wanted = render(root / "source")
     except ChapterError as exc:
         raise BuildError(str(exc)) from None
-    for tree in ("exercises", "solutions"):
-        shutil.rmtree(root / tree, ignore_errors=True)
+    have = _existing(root)
+    changed = []
     for rel, text in wanted.items():
         path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    return sorted(wanted)
+        if rel not in have or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(text)
+            tmp.replace(path)
+            changed.append(rel)
+    for rel in have.keys() - wanted.keys():
+        (root / rel).unlink()
+    for tree in ("exercises", "solutions"):
+        for folder in sorted((root / tree).glob("*"), reverse=True):
+            if folder.is_dir() and not any(folder.rglob("*.py")):
+                shutil.rmtree(folder)
+    return sorted(changed)

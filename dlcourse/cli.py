@@ -32,7 +32,7 @@ def cmd_build(args) -> int:
         return _err(str(exc))
     except ModuleNotFoundError as exc:
         return _err(f"{exc}; the build needs the instructor tools: pip install -e '.[instructor]'")
-    print(f"built {len(written)} files into exercises/ and solutions/")
+    print(f"exercises/ and solutions/ rebuilt from source/ ({len(written)} files changed)")
     return 0
 
 
