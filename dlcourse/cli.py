@@ -19,15 +19,16 @@ def cmd_build(args) -> int:
     from .build import BuildError, build, check
 
     try:
+        root = Path(args.root) if args.root else None
         if args.check:
-            problems = check()
+            problems = check(root)
             if problems:
                 print("exercises/ and solutions/ are stale; run `dlcourse build` and commit:", file=sys.stderr)
                 print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
                 return 1
             print("exercises/ and solutions/ match source/")
             return 0
-        written = build()
+        written = build(root)
     except BuildError as exc:
         return _err(str(exc))
     except ModuleNotFoundError as exc:
@@ -83,6 +84,7 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("build", help="regenerate exercises/ and solutions/ from source/")
     p.add_argument("--check", action="store_true", help="only verify that the committed trees are up to date")
+    p.add_argument("--root", help="the kit folder holding source/ (default: this repository)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("grade", help="grade a submission (a folder shaped like exercises/)")

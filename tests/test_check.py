@@ -1,0 +1,63 @@
+"""`dlcourse check`: the student's progress table, run from a copy of exercises/."""
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_check(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dlcourse.cli", "check", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def student_copy(tmp_path: Path) -> Path:
+    release = tmp_path / "exercises"
+    shutil.copytree(ROOT / "exercises", release, ignore=shutil.ignore_patterns("ch[2-9]_*"))
+    return release
+
+
+def test_untouched_release_says_what_to_implement(tmp_path):
+    proc = run_check(student_copy(tmp_path))
+    assert proc.returncode == 1
+    assert "1.1 arrays" in proc.stdout and "0/4" in proc.stdout and "start: implement normalize" in proc.stdout
+    assert "0 of 3 chapters complete" in proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_progress_after_solving_one_chapter_and_breaking_another(tmp_path):
+    release = student_copy(tmp_path)
+    shutil.copy(ROOT / "solutions" / "ch1_1_arrays" / "arrays.py", release / "ch1_1_arrays" / "arrays.py")
+    sig = (ROOT / "solutions" / "ch1_3_sigmoid" / "sigmoid.py").read_text()
+    (release / "ch1_3_sigmoid" / "sigmoid.py").write_text(sig.replace("return s * (1 - s)", "return Z * (1 - Z)"))
+    proc = run_check(tmp_path, "--path", str(release))
+    lines = proc.stdout.splitlines()
+    row = {ln.split()[0]: ln for ln in lines if ln[:1].isdigit()}
+    assert "4/4" in row["1.1"] and "done" in row["1.1"]
+    assert "2/3" in row["1.3"] and "fix the failing tests" in row["1.3"]
+    # The first failure of the chapter is explained right under its row.
+    assert any("sigmoid_derivative" in ln and "Hint" not in ln for ln in lines[lines.index(row["1.3"]) + 1:])
+    assert "1 of 3 chapters complete" in proc.stdout
+
+
+def test_one_chapter_by_number(tmp_path):
+    release = student_copy(tmp_path)
+    proc = run_check(release, "1.2")
+    assert "1.2 matrix_ops" in proc.stdout and "1.1 arrays" not in proc.stdout
+
+
+def test_not_in_a_release_folder(tmp_path):
+    proc = run_check(tmp_path)
+    assert proc.returncode == 2 and "no chapter folders" in proc.stderr
+
+
+def test_plain_pytest_still_works_on_the_release(tmp_path):
+    release = student_copy(tmp_path)
+    shutil.copy(ROOT / "solutions" / "ch1_3_sigmoid" / "sigmoid.py", release / "ch1_3_sigmoid" / "sigmoid.py")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "ch1_3_sigmoid"],
+                          capture_output=True, text=True, cwd=release)
+    assert proc.returncode == 0, proc.stdout
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "ch1_1_arrays"],
+                          capture_output=True, text=True, cwd=release)
+    assert proc.returncode == 1 and "normalize is not implemented yet" in proc.stdout

@@ -1,0 +1,266 @@
+"""Containment of untrusted code: what a submission's worker can and cannot do.
+
+The assertions follow the isolation level the launcher reports, so they hold on any machine; on this
+project's CI (root, namespaces available) every layer is checked.
+"""
+import os
+import socket
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.sandbox.launcher import _unshare_prefix, isolation_level
+from autograder.sandbox.proxy import ChapterRunner
+
+ROOT = Path(__file__).resolve().parents[1]
+NAMESPACES = bool(_unshare_prefix())
+AS_ROOT = os.geteuid() == 0
+
+PROBE = textwrap.dedent('''
+    import os, socket, subprocess, sys, time
+    import numpy as np
+
+    def read(path):
+        try:
+            with open(path) as fh:
+                return "read:" + fh.read(100)
+        except Exception as exc:
+            return type(exc).__name__
+
+    def write(path):
+        try:
+            with open(path, "w") as fh:
+                fh.write("forged")
+            return "written"
+        except Exception as exc:
+            return type(exc).__name__
+
+    def listdir(path):
+        try:
+            return sorted(os.listdir(path))
+        except Exception as exc:
+            return type(exc).__name__
+
+    def env():
+        return dict(os.environ)
+
+    def uid():
+        return os.getuid()
+
+    def connect(port):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            return "connected"
+        except Exception as exc:
+            return type(exc).__name__
+
+    def signal_pid(pid):
+        try:
+            os.kill(pid, 0)
+            return "can signal"
+        except Exception as exc:
+            return type(exc).__name__
+
+    def detach(marker):
+        # A grandchild in its own session that keeps touching a file: it must die with the worker.
+        code = f"import time\\nwhile True:\\n    open({marker!r}, 'a').close(); __import__('os').utime({marker!r})\\n    time.sleep(0.1)"
+        subprocess.Popen([sys.executable, "-c", code], start_new_session=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.5)
+        return "started"
+
+    class Anything:
+        def __eq__(self, other):
+            return True
+
+    def liar():
+        return Anything()
+
+    def subclass():
+        return np.ma.masked_array([1.0, 2.0])
+
+    def object_array():
+        return np.array([1, "a"], dtype=object)
+
+    def huge_string():
+        return "x" * 10
+''')
+
+
+@pytest.fixture
+def probe(tmp_path):
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / "probe.py").write_text(PROBE)
+    secret = tmp_path / "hidden_suites"
+    secret.mkdir()
+    (secret / "test_secret.py").write_text("ANSWER = 42\n")
+    runner = ChapterRunner("probe", {"probe.py": sub / "probe.py"}, [ROOT, secret, sub], budget=60)
+    yield runner.module(), secret
+    runner.close_worker()
+
+
+def test_isolation_level_is_reported():
+    level = isolation_level()
+    assert "rlimits" in level and "time limit" in level
+    assert ("namespaces" in level) == NAMESPACES or "no namespaces" in level
+
+
+def test_cannot_read_hidden_suites_or_solutions(probe):
+    module, secret = probe
+    secret_result = module.read(str(secret / "test_secret.py"))
+    hidden_result = module.read(str(ROOT / "autograder" / "ch1_3_sigmoid" / "test_sigmoid_hidden.py"))
+    solution_result = module.read(str(ROOT / "solutions" / "ch1_3_sigmoid" / "sigmoid.py"))
+    if NAMESPACES:
+        assert not secret_result.startswith("read:")
+        assert not hidden_result.startswith("read:")
+        assert not solution_result.startswith("read:")
+        assert module.listdir(str(ROOT)) == []
+    else:
+        assert "no namespaces" in isolation_level()
+
+
+def test_environment_holds_no_grader_variables(probe, monkeypatch):
+    module, _ = probe
+    os.environ["DLCOURSE_TEST_SECRET"] = "s3cret"
+    try:
+        env = module.env()
+    finally:
+        del os.environ["DLCOURSE_TEST_SECRET"]
+    assert "DLCOURSE_TEST_SECRET" not in env
+    assert not any("s3cret" in v for v in env.values())
+    assert set(env) <= {"PATH", "LANG", "LC_ALL", "HOME", "TMPDIR", "PYTHONHASHSEED", "OPENBLAS_CORETYPE",
+                        "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                        "LC_CTYPE"}
+
+
+def test_runs_unprivileged_when_grader_is_root(probe):
+    module, _ = probe
+    if AS_ROOT:
+        assert module.uid() != 0
+        assert "nobody" in isolation_level()
+
+
+def test_no_network(probe):
+    module, _ = probe
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    try:
+        result = module.connect(server.getsockname()[1])
+    finally:
+        server.close()
+    if NAMESPACES:
+        assert result != "connected"
+
+
+def test_cannot_signal_the_grader(probe):
+    module, _ = probe
+    result = module.signal_pid(os.getpid())
+    if NAMESPACES or AS_ROOT:
+        assert result != "can signal"
+
+
+def test_cannot_write_the_results_file(probe, tmp_path):
+    module, _ = probe
+    results = tmp_path / "results.json"
+    results.write_text("{}")
+    os.chmod(tmp_path, 0o755)
+    module.write(str(results))
+    assert results.read_text() == "{}" if (AS_ROOT or NAMESPACES) else True
+
+
+def test_detached_processes_die_with_the_worker(tmp_path):
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / "probe.py").write_text(PROBE)
+    shared = Path("/tmp") / f"dlcourse-detach-{os.getpid()}"
+    shared.mkdir(exist_ok=True)
+    os.chmod(shared, 0o777)
+    marker = shared / "alive"
+    runner = ChapterRunner("probe", {"probe.py": sub / "probe.py"}, [ROOT], budget=60)
+    try:
+        assert runner.module().detach(str(marker)) == "started"
+        assert marker.exists(), "the detached child never ran"
+    finally:
+        runner.close_worker()
+    time.sleep(0.5)
+    stamp = marker.stat().st_mtime
+    time.sleep(1.0)
+    assert marker.stat().st_mtime == stamp, "a process started by the submission outlived its worker"
+    marker.unlink()
+    shared.rmdir()
+
+
+def test_results_are_plain_data_only(probe):
+    """Objects that are not plain data stay in the worker: an always-equal object cannot pass a check."""
+    from dlcourse.testing import check_array
+
+    module, _ = probe
+    for fn in (module.liar, module.subclass, module.object_array):
+        value = fn()
+        assert type(value).__name__ == "RemoteObject", f"{fn.__name__} came back as {type(value)}"
+        with pytest.raises(pytest.fail.Exception, match="expected a numpy array"):
+            check_array(value, np.array([1.0, 2.0]), f"{fn.__name__}()")
+
+
+def test_endless_call_is_stopped_and_next_test_gets_a_fresh_worker(tmp_path):
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / "loop.py").write_text("def spin():\n    while True:\n        pass\n\ndef ok():\n    return 1\n")
+    runner = ChapterRunner("loop", {"loop.py": sub / "loop.py"}, [ROOT], budget=30)
+    try:
+        start = time.monotonic()
+        with pytest.raises(pytest.fail.Exception, match="time limit"):
+            runner.module().spin(_timeout=1.5)
+        assert time.monotonic() - start < 5
+        assert runner.module().ok() == 1
+    finally:
+        runner.close_worker()
+
+
+def test_chapter_budget_is_enforced(tmp_path):
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / "loop.py").write_text("while True:\n    pass\n")
+    runner = ChapterRunner("loop", {"loop.py": sub / "loop.py"}, [ROOT], budget=2)
+    start = time.monotonic()
+    with pytest.raises(pytest.fail.Exception, match="import"):
+        runner.module().anything()
+    with pytest.raises(pytest.fail.Exception):  # later tests fail at once, with the same reason
+        runner.module().anything()
+    assert time.monotonic() - start < 6
+    runner.close_worker()
+
+
+def test_in_place_changes_are_copied_back(tmp_path):
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / "mut.py").write_text("def bump(x, d):\n    x += 1\n    d['w'] *= 2\n    return None\n")
+    runner = ChapterRunner("mut", {"mut.py": sub / "mut.py"}, [ROOT], budget=30)
+    try:
+        x, d = np.zeros(3), {"w": np.ones(2)}
+        runner.module().bump(x, d)
+        assert x.tolist() == [1, 1, 1] and d["w"].tolist() == [2, 2]
+    finally:
+        runner.close_worker()
+
+
+def test_student_exceptions_and_warnings_come_back(tmp_path):
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / "exc.py").write_text("import numpy as np\n"
+                                "def bad():\n    raise ValueError('shapes (2, 3) and (4,)')\n"
+                                "def warn():\n    return np.exp(np.array([1e4]))\n")
+    runner = ChapterRunner("exc", {"exc.py": sub / "exc.py"}, [ROOT], budget=30)
+    try:
+        with pytest.raises(ValueError, match=r"\(2, 3\)") as info:
+            runner.module().bad()
+        assert "exc.py" in info.value.where
+        with pytest.warns(RuntimeWarning, match="overflow"):
+            runner.module().warn()
+    finally:
+        runner.close_worker()
