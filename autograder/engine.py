@@ -51,6 +51,7 @@ class Report:
     chapters: list[Chapter] = field(default_factory=list)
     seconds: float = 0.0
     isolation: str = ""
+    data: str = ""  # which MNIST training set the thresholds were taken for, when a suite used it
     notes: dict[str, str] = field(default_factory=dict)  # chapter name -> a line about the whole chapter
 
     @property
@@ -109,6 +110,7 @@ class _Collector:
         self.runners, self.hidden_root = runners, hidden_root.resolve()
         self.results: dict[str, TestResult] = {}
         self.errors: list[str] = []
+        self.uses_mnist = False
 
     def pytest_configure(self, config):
         config._dlcourse_runners = self.runners
@@ -118,6 +120,7 @@ class _Collector:
         # suites, which the worker cannot import: send those modules' functions by value.
         import cloudpickle
 
+        self.uses_mnist = any("mnist" in getattr(item, "fixturenames", ()) for item in items)
         for module in {item.module for item in items if getattr(item, "module", None) is not None}:
             cloudpickle.register_pickle_by_value(module)
 
@@ -158,6 +161,15 @@ class _Collector:
         title = doc[0].strip() if doc else item.originalname.removeprefix("test_").replace("_", " ")
         param = getattr(item, "callspec", None)
         report.dlcourse_title = f"{title} [{param.id}]" if param else title
+
+
+def _describe_data() -> str:
+    from dlcourse.mnist import MnistError, find_data_dir, training_set
+
+    try:
+        return f"MNIST training set {training_set()} from {find_data_dir()}"
+    except MnistError:
+        return "MNIST not found (the tests that need it failed; see `dlcourse data`)"
 
 
 def find_chapters(submission: Path, kit: Kit) -> list[Chapter]:
@@ -207,6 +219,8 @@ def grade(submission: Path, chapters: list[Chapter], *, seed: int = 0, budget: f
         detail = "\n".join(collector.errors) or sink.getvalue()[-3000:]
         raise GradingError(f"the test suites could not run (pytest exit {int(code)}):\n{detail}")
     report.results = sorted(collector.results.values(), key=lambda r: r.chapter)
+    if collector.uses_mnist:
+        report.data = _describe_data()
     report.seconds = time.monotonic() - start
     for name, runner in runners.items():
         if runner.outputs and name not in report.notes:

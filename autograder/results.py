@@ -39,6 +39,8 @@ def scorecard(report: Report) -> str:
     pct = 100.0 * report.score / report.max_score if report.max_score else 0.0
     lines.append(f"{'total':<26}{report.score:>8g}{report.max_score:>6g}   ({pct:.1f}%)")
     lines.append(f"graded in {report.seconds:.1f} s; isolation: {report.isolation}")
+    if report.data:
+        lines.append(report.data)
     return "\n".join(lines)
 
 
@@ -52,7 +54,8 @@ def gradescope_json(report: Report) -> dict:
         tests.append({"name": r.name, "score": r.score, "max_score": r.max_score, "output": output,
                       "visibility": "after_published" if r.hidden else "visible"})
     return {"score": report.score, "execution_time": round(report.seconds, 2),
-            "output": f"Graded {len(report.chapters)} chapter(s); isolation: {report.isolation}",
+            "output": "\n".join(filter(None, [f"Graded {len(report.chapters)} chapter(s); isolation: {report.isolation}",
+                                               report.data])),
             "tests": tests}
 
 

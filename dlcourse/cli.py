@@ -6,6 +6,7 @@ traceback (``dlcourse: error: ...``).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -45,6 +46,7 @@ def cmd_grade(args) -> int:
         return _err(f"the grader is not installed here ({exc}); it ships with the instructor's copy of the kit")
     from .chapters import ChapterError, select
 
+    _use_data_dir(args.data_dir)
     try:
         submission = Path(args.path)
         chapters = select(find_chapters(submission, _kit()), args.chapters)
@@ -58,6 +60,14 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def _use_data_dir(data_dir: str | None) -> None:
+    """``--data-dir`` reaches the MNIST fixture of the suites through the loader's environment variable."""
+    if data_dir:
+        from .mnist import ENV_VAR
+
+        os.environ[ENV_VAR] = str(Path(data_dir).resolve())
+
+
 def _kit():
     from autograder.engine import Kit
 
@@ -68,6 +78,7 @@ def cmd_check(args) -> int:
     from .chapters import ChapterError
     from .progress import find_release, run, table
 
+    _use_data_dir(args.data_dir)
     try:
         release = find_release(Path(args.path) if args.path else None)
         progress = run(release, args.chapter)
@@ -75,6 +86,22 @@ def cmd_check(args) -> int:
         return _err(str(exc))
     print(table(progress))
     return 0 if all(p.total and p.passed == p.total for p in progress) else 1
+
+
+def cmd_bench(args) -> int:
+    from . import bench
+    from .mnist import MnistError
+
+    _use_data_dir(args.data_dir)
+    try:
+        results = bench.run(args.only, runs=args.runs)
+    except MnistError as exc:
+        return _err(str(exc).splitlines()[0] + " (see `dlcourse data`)")
+    print(bench.table(results))
+    if args.json:
+        bench.write_json(results, args.json)
+        print(f"written to {args.json}")
+    return 0
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -93,12 +120,21 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="seed of the hidden suites' random inputs (default 0)")
     p.add_argument("--json", metavar="FILE", help="also write Gradescope's results.json to FILE")
     p.add_argument("--timeout", type=float, default=60.0, help="time budget per chapter in seconds (default 60)")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $DLCOURSE_MNIST_DIR, then the cache)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("check", help="run the visible tests of your exercises and show your progress")
     p.add_argument("chapter", nargs="?", help="a chapter number such as 1.3 (default: all)")
     p.add_argument("--path", help="your copy of exercises/ (default: the current folder or ./exercises)")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $DLCOURSE_MNIST_DIR, then the cache)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("bench", help="time the reference solutions against PyTorch (CPU)")
+    p.add_argument("--json", metavar="FILE", help="also write the table as JSON")
+    p.add_argument("--runs", type=int, default=7, help="timed runs per benchmark (median; default 7)")
+    p.add_argument("--only", action="append", help="run the benchmarks whose name contains this (repeatable)")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files")
+    p.set_defaults(func=cmd_bench)
 
     from .mnist import add_data_command
 

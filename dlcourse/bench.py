@@ -1,0 +1,144 @@
+"""``dlcourse bench``: the reference solutions against the same work in PyTorch (CPU), in one run.
+
+Each benchmark builds a NumPy callable from the reference modules and, where torch is installed, a PyTorch
+callable doing the same work on the same float32 data. Both are timed as the median of several runs after a
+warm-up (the machine is noisy), and the ratio NumPy / PyTorch is printed next to the target from the course
+plan. ``--json FILE`` writes the same table. Benchmarks time; they never assert (tests do not time).
+"""
+from __future__ import annotations
+
+import json
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+
+@dataclass
+class Benchmark:
+    name: str
+    target: float | None  # the largest acceptable NumPy / PyTorch ratio
+    setup: Callable[[], tuple[Callable[[], object], Callable[[], object] | None]]
+
+
+@dataclass
+class Result:
+    name: str
+    numpy_seconds: float
+    torch_seconds: float | None
+    target: float | None
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.torch_seconds is None else self.numpy_seconds / self.torch_seconds
+
+    def as_dict(self) -> dict:
+        return {"name": self.name, "numpy_seconds": self.numpy_seconds, "torch_seconds": self.torch_seconds,
+                "ratio": self.ratio, "target_ratio": self.target,
+                "meets_target": None if self.ratio is None or self.target is None else self.ratio <= self.target}
+
+
+def torch_or_none():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def median_time(fn: Callable[[], object], runs: int) -> float:
+    fn()  # warm-up: caches, lazy imports, thread pools
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _ref(name: str):
+    from autograder.reference import reference
+
+    return reference(name)
+
+
+# ------------------------------------------------------------------ MLP training epoch
+
+def _mlp_epoch(batch_size: int = 64, lr: float = 0.1):
+    from .mnist import load_mnist
+
+    fwd, bwd = _ref("ch3_3_mlp_forward"), _ref("ch3_4_backprop")
+    X, y = load_mnist("train", dtype=np.float32)
+    sizes = [784, 128, 64, 10]
+    init = {k: v.astype(np.float32) for k, v in fwd.init_mlp(sizes, np.random.default_rng(0)).items()}
+    order = np.random.default_rng(1).permutation(len(X))
+    batches = [(X[order[i:i + batch_size]], y[order[i:i + batch_size]]) for i in range(0, len(X), batch_size)]
+    lr32 = np.float32(lr)
+
+    def numpy_epoch():
+        params = {k: v.copy() for k, v in init.items()}
+        for xb, yb in batches:
+            _, cache = fwd.forward_mlp(xb, params)
+            grads = bwd.backward_mlp(params, cache, yb)
+            for key in params:
+                params[key] -= lr32 * grads[key]
+
+    torch = torch_or_none()
+    if torch is None:
+        return numpy_epoch, None
+    net = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64),
+                              torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    loss_fn = torch.nn.CrossEntropyLoss()
+
+    def torch_epoch():
+        for xb, yb in tbatches:
+            opt.zero_grad(set_to_none=True)
+            loss_fn(net(xb), yb).backward()
+            opt.step()
+
+    return numpy_epoch, torch_epoch
+
+
+BENCHMARKS: list[Benchmark] = [
+    Benchmark("mlp 784-128-64-10 epoch, 5k set, batch 64", 0.8, _mlp_epoch),
+]
+
+
+def run(names: list[str] | None = None, runs: int = 7) -> list[Result]:
+    results = []
+    for bench in BENCHMARKS:
+        if names and not any(n in bench.name for n in names):
+            continue
+        numpy_fn, torch_fn = bench.setup()
+        np_s = median_time(numpy_fn, runs)
+        torch_s = median_time(torch_fn, runs) if torch_fn is not None else None
+        results.append(Result(bench.name, np_s, torch_s, bench.target))
+    return results
+
+
+def table(results: list[Result]) -> str:
+    torch = torch_or_none()
+    lines = [f"{'benchmark':<52}{'numpy s':>10}{'torch s':>10}{'ratio':>8}{'target':>8}  ok",
+             "-" * 94]
+    for r in results:
+        t = f"{r.torch_seconds:10.4f}" if r.torch_seconds is not None else f"{'-':>10}"
+        ratio = f"{r.ratio:8.2f}" if r.ratio is not None else f"{'-':>8}"
+        target = f"{r.target:8.2f}" if r.target is not None else f"{'-':>8}"
+        ok = r.as_dict()["meets_target"]
+        lines.append(f"{r.name:<52}{r.numpy_seconds:10.4f}{t}{ratio}{target}  {'-' if ok is None else 'yes' if ok else 'NO'}")
+    lines.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else
+                 "torch not installed: NumPy times only (pip install -e '.[torch]')")
+    lines.append(f"numpy {np.__version__}; median of the runs after one warm-up")
+    return "\n".join(lines)
+
+
+def write_json(results: list[Result], path) -> None:
+    torch = torch_or_none()
+    data = {"numpy": np.__version__, "torch": torch.__version__ if torch else None,
+            "benchmarks": [r.as_dict() for r in results]}
+    with open(path, "w") as fh:
+        json.dump(data, fh, indent=2)
