@@ -30,6 +30,11 @@ def elementwise_derivative(f, z: np.ndarray, h: float = 1e-6) -> np.ndarray:
 
 
 def relative_error(a, b) -> float:
-    """max |a - b| / max(|a| + |b|, tiny): 0 for equal arrays, about 1 for unrelated ones."""
+    """||a - b|| / (||a|| + ||b||) in the Euclidean norm: 0 for equal arrays, 1 for opposite ones.
+
+    Taken over the whole array, not entry by entry: an entry that is nearly 0 in both (a tiny sigmoid
+    derivative, a dead ReLU) carries the numerical gradient's noise and must not dominate the verdict.
+    """
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), 1e-12)))
+    denom = np.linalg.norm(a) + np.linalg.norm(b)
+    return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
