@@ -127,6 +127,15 @@ class _Collector:
     def pytest_collectreport(self, report):
         if report.failed:
             self.errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
+        elif report.skipped:  # a whole suite skipped (e.g. PyTorch not installed): one zero-point entry
+            from dlcourse.chapters import chapter_of_path
+
+            chapter = chapter_of_path(Path(report.fspath))
+            reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+            if chapter is not None:
+                title = f"{Path(report.fspath).stem} skipped"
+                self.results[report.nodeid] = TestResult(chapter, title, 0.0, 0.0, f"skipped: {reason.removeprefix('Skipped: ')}",
+                                                         self.hidden_root in Path(report.fspath).resolve().parents)
 
     def pytest_runtest_logreport(self, report):
         from dlcourse.chapters import chapter_of_path

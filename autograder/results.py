@@ -32,6 +32,8 @@ def scorecard(report: Report) -> str:
         for r in mine:
             if not r.passed and r.max_score:
                 reasons.setdefault(_first_line(r.output), []).append(r.title)
+        skips = sorted({r.output for r in mine if r.output.startswith("skipped")})
+        lines += [f"    - {reason[:110]}" for reason in skips]
         for reason, titles in reasons.items():
             label = titles[0] if len(titles) == 1 else f"{len(titles)} tests"
             lines.append(f"    x {label}: {reason}")

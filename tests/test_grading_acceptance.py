@@ -120,3 +120,25 @@ def test_unknown_chapter_is_a_clear_error(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "grade", str(ROOT / "solutions"), "--chapters", "9.9"],
                           capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "unknown chapter" in proc.stderr
+
+
+def test_bridge_chapter_is_skipped_cleanly_without_torch(tmp_path):
+    """With PyTorch hidden, 5.2 becomes a zero-point 'skipped' entry saying how to enable it."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    fake = tmp_path / "notorch" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('torch hidden by a test')\n")
+    out = tmp_path / "r.json"
+    env = dict(os.environ, PYTHONPATH=str(fake.parent))
+    proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "grade", str(ROOT / "solutions"), "--chapters",
+                           "1.1,5.2", "--json", str(out)], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert proc.returncode == 0, proc.stderr
+    results = json.loads(out.read_text())
+    bridge = [t for t in results["tests"] if t["name"].startswith("5.2 ")]
+    assert bridge and all(t["max_score"] == 0 and "pip install -e '.[torch]'" in t["output"] for t in bridge)
+    assert per_chapter(results)["1.1"][0] == per_chapter(results)["1.1"][1] > 0
+    assert "skipped: chapter 5.2 needs PyTorch" in proc.stdout
