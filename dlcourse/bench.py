@@ -103,8 +103,60 @@ def _mlp_epoch(batch_size: int = 64, lr: float = 0.1):
     return numpy_epoch, torch_epoch
 
 
+# ------------------------------------------------------------------ convolution and pooling
+
+def _conv(shape, filters, seed=0):
+    conv = _ref("ch4_2_convolution")
+    rng = np.random.default_rng(seed)
+    N, C, H, W = shape
+    X = rng.standard_normal(shape, dtype=np.float32)
+    K = rng.standard_normal((filters, C, 3, 3), dtype=np.float32) * np.float32(0.1)
+    b = np.zeros(filters, dtype=np.float32)
+    G = rng.standard_normal((N, filters, H, W), dtype=np.float32)
+
+    def numpy_fn():
+        _, cache = conv.conv2d(X, K, b, stride=1, padding=1)
+        conv.conv2d_backward(G, cache)
+
+    torch = torch_or_none()
+    if torch is None:
+        return numpy_fn, None
+    tX, tK, tb, tG = (torch.from_numpy(a).requires_grad_(a is not G) for a in (X, K, b, G))
+
+    def torch_fn():
+        tX.grad = tK.grad = tb.grad = None
+        torch.nn.functional.conv2d(tX, tK, tb, stride=1, padding=1).backward(tG)
+
+    return numpy_fn, torch_fn
+
+
+def _pool(shape=(64, 8, 28, 28), seed=0):
+    pool = _ref("ch4_3_pooling")
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal(shape, dtype=np.float32)
+    G = rng.standard_normal((shape[0], shape[1], shape[2] // 2, shape[3] // 2), dtype=np.float32)
+
+    def numpy_fn():
+        _, cache = pool.max_pool(X, 2, 2)
+        pool.max_pool_backward(G, cache)
+
+    torch = torch_or_none()
+    if torch is None:
+        return numpy_fn, None
+    tX, tG = torch.from_numpy(X).requires_grad_(True), torch.from_numpy(G)
+
+    def torch_fn():
+        tX.grad = None
+        torch.nn.functional.max_pool2d(tX, 2, 2).backward(tG)
+
+    return numpy_fn, torch_fn
+
+
 BENCHMARKS: list[Benchmark] = [
     Benchmark("mlp 784-128-64-10 epoch, 5k set, batch 64", 0.8, _mlp_epoch),
+    Benchmark("conv2d fwd+bwd x(64,1,28,28) 8x3x3 pad 1", 1.5, lambda: _conv((64, 1, 28, 28), 8)),
+    Benchmark("conv2d fwd+bwd x(64,8,14,14) 16x3x3 pad 1", 1.5, lambda: _conv((64, 8, 14, 14), 16)),
+    Benchmark("max_pool 2x2 fwd+bwd x(64,8,28,28)", 2.0, _pool),
 ]
 
 

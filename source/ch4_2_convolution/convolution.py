@@ -1,0 +1,183 @@
+"""Chapter 4.2: convolutional layers, forward and backward.
+
+A convolutional layer slides ``F`` small filters over the image. Images are ``X (N, C, H, W)`` (batch,
+channels, height, width), filters ``W (F, C, KH, KW)`` (one ``KH x KW`` kernel per input channel for each of
+the ``F`` filters) and the bias ``b (F,)``: one number per filter. With ``Xp`` the input padded by
+``padding`` zeros on every side and ``s`` the stride, output pixel ``(y, x)`` of filter ``f`` looks at the
+window of ``Xp`` whose top-left corner is ``(y * s, x * s)``:
+
+    out[n, f, y, x] = b[f] + sum over c, i, j of  Xp[n, c, y*s + i, x*s + j] * W[f, c, i, j]
+
+This is a cross-correlation: the kernel is NOT flipped. Every framework (``torch.nn.functional.conv2d``,
+Keras' ``Conv2D``) computes exactly this and still calls it a convolution; the mathematician's convolution
+would use ``W[f, c, KH-1-i, KW-1-j]``. The two agree only for symmetric kernels, and since the filters are
+learnt, the network does not care; but weights trained here map 1:1 onto a framework's only without the flip.
+
+Output size, per spatial axis (floor, as in frameworks: a last partial window that would stick out of the
+padded input is dropped, so bottom rows / right columns that no window reaches do not contribute):
+
+    H_out = (H + 2*padding - KH) // stride + 1        W_out = (W + 2*padding - KW) // stride + 1
+
+Backward, with ``dout = dL/dout`` of shape ``(N, F, H_out, W_out)``:
+
+    db[f]          = sum over n, y, x of dout[n, f, y, x]
+    dW[f, c, i, j] = sum over n, y, x of dout[n, f, y, x] * Xp[n, c, y*s + i, x*s + j]
+    dXp[n, c, y*s + i, x*s + j] += sum over f of dout[n, f, y, x] * W[f, c, i, j]   (for every window)
+
+and ``dX`` is ``dXp`` without its padding border. Where windows overlap, a pixel collects the gradient of
+every window it belongs to.
+
+Vectorising (no Python loop over pixels): copy each of the ``KH * KW`` kernel taps ``(i, j)``, i.e. the
+strided slice ``Xp[:, :, i::s, j::s]`` cut to ``(H_out, W_out)``, into one array ("im2col"): the layer is
+then ONE matrix product with ``W.reshape(F, C * KH * KW)``. The backward pass is two matrix products and
+the reverse of im2col: adding the ``KH * KW`` slices back into ``dXp``.
+"""
+import numpy as np
+
+
+def conv2d(X, W, b, stride=1, padding=0):
+    """Forward pass of a 2-D convolutional layer (a cross-correlation, kernel not flipped).
+
+    Args:
+        X: images of shape ``(N, C, H, W)``.
+        W: filters of shape ``(F, C, KH, KW)``; ``C`` must match the images.
+        b: bias of shape ``(F,)``, one per filter.
+        stride: step of the window, an int ``>= 1``, the same along both axes.
+        padding: zeros added on each side of both spatial axes, an int ``>= 0``.
+
+    Returns:
+        ``(out, cache)``: ``out`` of shape ``(N, F, H_out, W_out)`` with
+        ``H_out = (H + 2*padding - KH) // stride + 1`` (floor, like the frameworks) and the same for the
+        width; ``cache`` a plain dict (numbers, tuples, arrays) holding what ``conv2d_backward`` needs.
+        float32 ``X`` and ``W`` give a float32 ``out``; otherwise float64.
+
+    Raises:
+        ValueError: if ``X`` or ``W`` is not 4-D, their channel counts differ, ``b`` is not ``(F,)``
+            (messages name the shapes), ``stride < 1`` or ``padding < 0``, or the kernel is larger than the
+            padded image.
+
+    Example:
+        >>> X = np.arange(16.0).reshape(1, 1, 4, 4)
+        >>> W = np.array([[[[1.0, 0.0], [0.0, -1.0]]]])        # (1, 1, 2, 2): X[y, x] - X[y+1, x+1]
+        >>> out, cache = conv2d(X, W, np.zeros(1))
+        >>> out
+        array([[[[-5., -5., -5.],
+                 [-5., -5., -5.],
+                 [-5., -5., -5.]]]])
+        >>> conv2d(X, W, np.zeros(1), stride=2, padding=1)[0].shape   # (4 + 2 - 2) // 2 + 1 = 3
+        (1, 1, 3, 3)
+    """
+    ### BEGIN SOLUTION
+    X, W, b = np.asarray(X), np.asarray(W), np.asarray(b)
+    if X.ndim != 4 or W.ndim != 4:
+        raise ValueError(f"conv2d: X must be (N, C, H, W) and W (F, C, KH, KW), got X of shape {X.shape} "
+                         f"and W of shape {W.shape}")
+    N, C, H, Wd = X.shape
+    F, CW, KH, KW = W.shape
+    if C != CW:
+        raise ValueError(f"conv2d: X of shape {X.shape} has {C} channels but W of shape {W.shape} "
+                         f"has filters for {CW}")
+    if b.shape != (F,):
+        raise ValueError(f"conv2d: b has shape {b.shape} but W of shape {W.shape} needs b of shape ({F},)")
+    if int(stride) != stride or stride < 1 or int(padding) != padding or padding < 0:
+        raise ValueError(f"conv2d: stride must be an int >= 1 and padding an int >= 0, got stride={stride!r}, "
+                         f"padding={padding!r}")
+    s, p = int(stride), int(padding)
+    Hp, Wp = H + 2 * p, Wd + 2 * p
+    if KH > Hp or KW > Wp:
+        raise ValueError(f"conv2d: the {KH}x{KW} kernel of W {W.shape} is larger than X of shape {X.shape} "
+                         f"padded by {p} ({Hp}x{Wp})")
+    Ho, Wo = (Hp - KH) // s + 1, (Wp - KW) // s + 1
+    dtype = np.float32 if X.dtype == np.float32 and W.dtype == np.float32 else np.float64
+
+    # im2col with one contiguous copy per kernel tap. Split the padded image into s*s "phases" (rows r, r+s,
+    # ... and columns q, q+s, ...): tap (i, j) of output (y, x) reads padded pixel (y*s + i, x*s + j), which
+    # is pixel (y + i//s, x + j//s) of phase (i % s, j % s). Each phase is stored row after row, Wq values a
+    # row, so the Ho output rows of a tap are ONE run of L = Ho * Wq values (for stride 1 the only phase is
+    # the padded image itself). The run also covers Wq - Wo extra columns per row: they are computed along
+    # and dropped at the end.
+    Hq, Wq = Ho + (KH - 1) // s + 1, Wo + (KW - 1) // s
+    L = Ho * Wq
+    Xb = np.zeros((N, C, s * Hq, max(s * Wq, Wp)), dtype)
+    Xb[:, :, p:p + H, p:p + Wd] = X
+    phases = Xb[..., :s * Wq].reshape(N, C, Hq, s, Wq, s).transpose(0, 1, 3, 5, 2, 4)
+    phases = np.ascontiguousarray(phases).reshape(N, C, s, s, Hq * Wq)
+    cols = np.empty((N, C, KH, KW, L), dtype)
+    for i in range(KH):
+        for j in range(KW):
+            start = (i // s) * Wq + j // s
+            cols[:, :, i, j] = phases[:, :, i % s, j % s, start:start + L]
+    cols = cols.reshape(N, C * KH * KW, L)
+
+    Wmat = W.reshape(F, C * KH * KW).astype(dtype, copy=False)
+    out = Wmat @ cols                                   # (N, F, L): one matrix product per image
+    out += b.astype(dtype)[:, None]
+    out = out.reshape(N, F, Ho, Wq)[..., :Wo]
+    cache = {"X_shape": (N, C, H, Wd), "W": W, "cols": cols, "stride": s, "padding": p,
+             "out_shape": (N, F, Ho, Wo)}
+    return out, cache
+    ### END SOLUTION
+
+
+def conv2d_backward(dout, cache):
+    """Backward pass of ``conv2d``: the gradients of the loss with respect to ``X``, ``W`` and ``b``.
+
+    Args:
+        dout: ``dL/dout``, the gradient flowing back into the layer's output, shape ``(N, F, H_out, W_out)``.
+        cache: the cache returned by ``conv2d`` for the forward pass being differentiated.
+
+    Returns:
+        ``(dX, dW, db)`` with the shapes of ``X (N, C, H, W)``, ``W (F, C, KH, KW)`` and ``b (F,)``.
+        ``db`` sums ``dout`` over the batch and every output position; pixels of ``X`` that no window
+        reaches (left over by the floor in the output size) get a zero gradient.
+
+    Raises:
+        ValueError: if ``dout`` does not have the shape of the forward output (the message names both).
+
+    Example:
+        >>> X, W = np.ones((2, 1, 3, 3)), np.ones((4, 1, 2, 2))
+        >>> out, cache = conv2d(X, W, np.zeros(4))
+        >>> dX, dW, db = conv2d_backward(np.ones(out.shape), cache)
+        >>> db                                      # 2 images x 2 x 2 output positions
+        array([8., 8., 8., 8.])
+        >>> dX[0, 0]                                # how many (window, filter) pairs cover each pixel
+        array([[ 4.,  8.,  4.],
+               [ 8., 16.,  8.],
+               [ 4.,  8.,  4.]])
+    """
+    ### BEGIN SOLUTION
+    dout = np.asarray(dout)
+    N, C, H, Wd = cache["X_shape"]
+    W, cols, s, p = np.asarray(cache["W"]), cache["cols"], cache["stride"], cache["padding"]
+    F, _, KH, KW = W.shape
+    if dout.shape != tuple(cache["out_shape"]):
+        raise ValueError(f"conv2d_backward: dout has shape {dout.shape} but the forward output had shape "
+                         f"{tuple(cache['out_shape'])}")
+    _, _, Ho, Wo = dout.shape
+    dtype = np.result_type(cols.dtype, dout.dtype)
+    Hq, Wq = Ho + (KH - 1) // s + 1, Wo + (KW - 1) // s     # the layout conv2d used (see there)
+    L = Ho * Wq
+
+    db = dout.sum(axis=(0, 2, 3)).astype(dtype)
+    d = np.zeros((N, F, Ho, Wq), dtype)                   # the extra columns were dropped: zero gradient
+    d[..., :Wo] = dout
+    d = d.reshape(N, F, L)
+    dW = (d @ cols.transpose(0, 2, 1)).sum(axis=0).reshape(W.shape)
+
+    # col2im, a few images at a time (a small dcols stays in the CPU cache): each tap adds its slice of
+    # dcols back where conv2d copied it from; overlapping windows add up.
+    WT = W.reshape(F, C * KH * KW).T.astype(dtype)
+    dphases = np.zeros((N, C, s, s, Hq * Wq), dtype)
+    step = max(1, 65536 // (C * KH * KW * L))
+    for n0 in range(0, N, step):
+        dcols = (WT @ d[n0:n0 + step]).reshape(-1, C, KH, KW, L)
+        for i in range(KH):
+            for j in range(KW):
+                start = (i // s) * Wq + j // s
+                dphases[n0:n0 + step, :, i % s, j % s, start:start + L] += dcols[:, :, i, j]
+    dXb = dphases.reshape(N, C, s, s, Hq, Wq).transpose(0, 1, 4, 2, 5, 3).reshape(N, C, s * Hq, s * Wq)
+    if s * Wq < p + Wd:                                   # right-hand columns no window reaches
+        dXb = np.concatenate([dXb, np.zeros((N, C, s * Hq, p + Wd - s * Wq), dtype)], axis=3)
+    dX = dXb[:, :, p:p + H, p:p + Wd]                    # drop the padding border
+    return dX, dW, db
+    ### END SOLUTION

@@ -1,0 +1,27 @@
+"""Planted bugs for Module 4, convolution (chapters 4.2-4.3)."""
+from . import Bug
+
+BUGS = [
+    # 4.2 convolution
+    Bug("4.2", "flipped-kernel", "    Wmat = W.reshape(F, C * KH * KW).astype(dtype, copy=False)",
+        "    Wmat = W[:, :, ::-1, ::-1].reshape(F, C * KH * KW).astype(dtype, copy=False)", "FLIPPED kernel"),
+    Bug("4.2", "output-size-with-stride", "    Ho, Wo = (Hp - KH) // s + 1, (Wp - KW) // s + 1",
+        "    Ho, Wo = (Hp - KH + 1) // s, (Wp - KW + 1) // s", "H_out = (H + 2*padding - KH) // stride + 1"),
+    Bug("4.2", "db-mean-not-sum", "    db = dout.sum(axis=(0, 2, 3)).astype(dtype)",
+        "    db = dout.mean(axis=(0, 2, 3)).astype(dtype)", "not a mean"),
+    Bug("4.2", "padding-kept-in-backward", "    dX = dXb[:, :, p:p + H, p:p + Wd]", "    dX = dXb[:, :, :H, :Wd]",
+        "drop the padding border"),
+    # 4.3 pooling
+    Bug("4.3", "gradient-to-whole-window", "            np.multiply(dout, argmax == t, out=target)",
+        "            target[...] = dout", "the whole dout[n, c, y, x] goes to that one entry"),
+    Bug("4.3", "average-not-max",
+        "        np.maximum(out, window, out=out)\n"
+        "        np.maximum(argmax, larger * argmax.dtype.type(t), out=argmax)\n    return out,",
+        "        out += window\n"
+        "        np.maximum(argmax, larger * argmax.dtype.type(t), out=argmax)\n    out /= k * k\n    return out,",
+        "not the mean"),
+    Bug("4.3", "ties-to-last-maximum", "        larger = window > out", "        larger = window >= out",
+        "FIRST maximum in row-major order"),
+    Bug("4.3", "flatten-channels-last", "    flat = P1.reshape(P1.shape[0], -1)",
+        "    flat = P1.transpose(0, 2, 3, 1).reshape(P1.shape[0], -1)", "channel, then row, then column"),
+]
