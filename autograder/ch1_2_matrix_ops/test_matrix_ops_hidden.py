@@ -64,13 +64,15 @@ def test_dense_forward_rejects_bad_bias(student, rng, b_shape):
     assert str(b_shape) in msg, f"the ValueError should name b's shape {b_shape}, got {msg!r}"
 
 
-def _best_time(fn, *args, repeat=3, give_up=2.0):
-    best = np.inf
+def _best_times(fn, inputs, repeat=3, give_up=2.0):
+    """Best-of-``repeat`` time of ``fn`` on each input, the inputs interleaved so load hits them alike."""
+    best = [np.inf] * len(inputs)
     for _ in range(repeat):
-        t = time.perf_counter()
-        fn(*args)
-        best = min(best, time.perf_counter() - t)
-        if best > give_up:
+        for i, args in enumerate(inputs):
+            t = time.perf_counter()
+            fn(*args)
+            best[i] = min(best[i], time.perf_counter() - t)
+        if max(best) > give_up:
             break
     return best
 
@@ -78,12 +80,14 @@ def _best_time(fn, *args, repeat=3, give_up=2.0):
 @pytest.mark.points(2)
 def test_matrix_multiply_is_vectorized(student, rng):
     """matrix_multiply: vectorised (no Python loops over entries)"""
-    X, W = rng.normal(size=(200, 200)), rng.normal(size=(200, 200))
-    reference = _best_time(np.matmul, X, W)
-    student_time = _best_time(student.matrix_multiply, X, W)
-    # Passing arrays to a graded submission costs ~1-3 ms; a loop over the 40,000 outputs costs far more.
-    limit = 0.05 + 20 * reference
-    assert student_time < limit, (
-        f"matrix_multiply on (200, 200) @ (200, 200) took {student_time * 1e3:.0f} ms (best of 3); a vectorised "
-        f"version takes about {reference * 1e3:.1f} ms, and the limit is {limit * 1e3:.0f} ms.\n"
+    small = (rng.normal(size=(20, 20)), rng.normal(size=(20, 20)))
+    big = (rng.normal(size=(200, 200)), rng.normal(size=(200, 200)))
+    t_small, t_big = _best_times(student.matrix_multiply, [small, big])
+    # 100x more outputs: loops over them take ~100-1000x longer; a vectorised call is dominated by the cost of
+    # the call itself (a few ms when graded, passing the arrays to another process), so the ratio stays small.
+    # Compared on the same machine at the same moment, the ratio does not depend on how busy the machine is.
+    ratio = t_big / t_small
+    assert t_big < 0.03 or ratio < 60, (
+        f"matrix_multiply took {t_big * 1e3:.1f} ms on (200, 200) @ (200, 200) but {t_small * 1e3:.2f} ms on "
+        f"(20, 20) @ (20, 20): {ratio:.0f}x longer for 100x more outputs, as Python loops over the entries do.\n"
         "Hint: use X @ W (or np.dot) instead of Python loops")

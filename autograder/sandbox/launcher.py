@@ -116,6 +116,11 @@ class Worker:
                 os.chown(p, nobody.pw_uid, nobody.pw_gid)
         env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
         env.update(HOME=str(self.scratch), TMPDIR=str(self.scratch), PYTHONHASHSEED="0")
+        # One BLAS thread unless the grader says otherwise: multi-threaded BLAS spinning on a busy machine is
+        # 10-100x slower (measured), which would turn a timing check into a coin toss; and submissions graded
+        # in parallel get one core each.
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            env.setdefault(var, "1")
         startup_log = open(self.scratch / "startup.log", "wb")  # Python's own errors before the worker redirects
         cmd = [*prefix, sys.executable, "-I", str(self.scratch / "worker.py"), json.dumps(cfg)]
         self.proc = subprocess.Popen(cmd, pass_fds=(r_req, w_rep), env=env, cwd=self.scratch,
