@@ -51,7 +51,7 @@ def gradescope_json(report: Report) -> dict:
     tests = []
     for r in report.results:
         output = r.output or ("passed" if r.passed else "")
-        if not r.passed and r.chapter.name in report.notes:
+        if not r.passed and r.chapter.name in report.notes and report.notes[r.chapter.name] not in output:
             output = f"{report.notes[r.chapter.name]}\n{output}".strip()
         tests.append({"name": r.name, "score": r.score, "max_score": r.max_score, "output": output,
                       "visibility": "after_published" if r.hidden else "visible"})

@@ -25,6 +25,12 @@ def _fail(call: str, problem: str, hint: str | None) -> None:
     pytest.fail(f"{call}: {problem}" + (f"\nHint: {hint}" if hint else ""), pytrace=False)
 
 
+def require(ok: bool, message: str) -> None:
+    """Fail with ``message`` alone (no source lines of the test) unless ``ok``."""
+    if not ok:
+        pytest.fail(message, pytrace=False)
+
+
 def check_array(actual, expected, call: str, *, rtol: float = 1e-7, atol: float = 1e-9,
                 hint: str | None = None, dtype=None) -> np.ndarray:
     """Assert ``actual`` is an ndarray shaped like ``expected`` with close values; return it.
