@@ -12,6 +12,7 @@ backwards through the layers (row-major batches, ``Y`` the one-hot labels):
 The ``1/m`` sits in ``dZ_L`` once, so every gradient is the gradient of the MEAN loss.
 """
 import numpy as np
+from tqdm.auto import tqdm
 
 from activations import cross_entropy, relu_derivative
 from mlp_forward import forward_mlp, init_mlp
@@ -51,7 +52,8 @@ def train_mlp(X, y, layer_sizes, lr, epochs, batch_size, rng):
     ``params = init_mlp(layer_sizes, rng)``; then, every epoch, the samples are shuffled with ``rng`` (a new
     order each epoch) and cut into mini-batches of ``batch_size`` rows (the last one may be shorter); for
     each mini-batch: forward pass, loss, ``backward_mlp``, and the step ``p -= lr * grad`` on every
-    parameter. Nothing is printed.
+    parameter. A progress bar (loss and training accuracy per epoch, time left) shows in a terminal or
+    notebook; nothing is printed otherwise.
 
     Args:
         X: training inputs of shape ``(m, layer_sizes[0])``.
