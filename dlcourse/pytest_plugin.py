@@ -78,33 +78,62 @@ class StudentModule:
         except AttributeError:
             pytest.fail(f"{self._chapter.number} {name}: {where} defines no function {name!r} "
                         "(was it renamed or deleted?)", pytrace=False)
-        if not callable(fn):
-            return fn
+        return StudentCode(fn, self._chapter, name) if callable(fn) else fn
 
-        def call(*args, _time_limit: float | None = None, **kwargs):
-            # _time_limit (seconds): graded, the worker is stopped when it runs out; at home the call runs
-            # to the end and fails afterwards if it took longer, so both say the same thing.
-            remote = hasattr(fn, "_runner")
-            extra = {"_timeout": _time_limit} if remote and _time_limit else {}
-            start = time.perf_counter()
-            try:
-                result = fn(*args, **kwargs, **extra)
-            except NotImplementedError as exc:
-                detail = f" ({exc})" if str(exc) else ""
-            else:
-                took = time.perf_counter() - start
-                if _time_limit and took > _time_limit:
-                    pytest.fail(f"{self._chapter.number} {name} took {took:.1f} s, over its time limit of "
-                                f"{_time_limit:g} s: vectorise the inner loops (no Python loop over samples)",
-                                pytrace=False)
-                return result
-            # Outside the except block, so the report is this one line and not a chained traceback.
-            pytest.fail(f"{self._chapter.number} {name} is not implemented yet{detail}: replace "
-                        f"`raise NotImplementedError()` in {where} with your code", pytrace=False)
 
-        call.__name__ = name
-        call.__wrapped__ = fn
-        return call
+def _is_student_object(value, chapter: Chapter) -> bool:
+    """An instance of a class the student wrote (at home), or a handle to one in the worker (graded)."""
+    if type(value).__name__ == "RemoteObject":
+        return value._type != "generator"
+    return type(value).__module__ == chapter.module
+
+
+class StudentCode:
+    """A function, class, object or method of the student's, behaving the same at home and graded.
+
+    Calls take ``_time_limit=`` (seconds): graded, the worker is stopped when it runs out; at home the call
+    runs to its end and fails afterwards if it took longer, so both say the same thing. An untouched stub
+    fails with "... is not implemented yet". Attributes (a classmethod, a trained network's ``fit``) and
+    results that are the student's own objects are wrapped the same way.
+    """
+
+    def __init__(self, target, chapter: Chapter, label: str):
+        self._target, self._chapter, self._label = target, chapter, label
+        self.__name__ = label.rsplit(".", 1)[-1]
+        self.__wrapped__ = target
+
+    def __repr__(self) -> str:
+        return f"<student {self._label}: {self._target!r}>"
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        value = getattr(self._target, name)
+        if callable(value) or _is_student_object(value, self._chapter):
+            return StudentCode(value, self._chapter, f"{self._label}.{name}")
+        return value
+
+    def __call__(self, *args, _time_limit: float | None = None, **kwargs):
+        remote = hasattr(self._target, "_runner")
+        extra = {"_timeout": _time_limit} if remote and _time_limit else {}
+        start = time.perf_counter()
+        try:
+            result = self._target(*args, **kwargs, **extra)
+        except NotImplementedError as exc:
+            detail = f" ({exc})" if str(exc) else ""
+        else:
+            took = time.perf_counter() - start
+            if _time_limit and took > _time_limit:
+                pytest.fail(f"{self._chapter.number} {self._label} took {took:.1f} s, over its time limit of "
+                            f"{_time_limit:g} s: vectorise the inner loops (no Python loop over samples)",
+                            pytrace=False)
+            if _is_student_object(result, self._chapter):
+                return StudentCode(result, self._chapter, type(result).__name__ if not remote else result._type)
+            return result
+        # Outside the except block, so the report is this one line and not a chained traceback.
+        pytest.fail(f"{self._chapter.number} {self._label} is not implemented yet{detail}: replace "
+                    f"`raise NotImplementedError()` in {self._chapter.name}/{self._chapter.module}.py with your "
+                    "code", pytrace=False)
 
 
 @pytest.fixture

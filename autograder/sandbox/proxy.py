@@ -168,11 +168,20 @@ class ModuleProxy:
 
 
 class RemoteFunction:
+    """A function or class of the student's module; attributes (a classmethod) are read through a handle."""
+
     def __init__(self, runner: ChapterRunner, ref, name, label):
         self._runner, self._ref, self._name, self.__name__ = runner, ref, name, label
 
     def __call__(self, *args, _timeout: float | None = None, **kwargs):
         return self._runner.call(self._ref, self._name, args, kwargs, self.__name__, _timeout)
+
+    def __getattr__(self, attr: str):
+        if attr.startswith("__"):
+            raise AttributeError(attr)
+        target = self._runner.request(("getattr", self._ref, self._name), self.__name__)["value"]
+        target._label = self.__name__
+        return getattr(target, attr)
 
     def __repr__(self) -> str:
         return f"<student function {self.__name__}>"
@@ -184,14 +193,18 @@ class RemoteObject:
     def __init__(self, runner: ChapterRunner, handle: dict):
         self._runner, self._id, self._type = runner, handle["id"], handle["type"]
         self._callable = handle["callable"]
+        self._label = self._type  # how messages name it: "NeuralNetwork.fit"
 
     def __getattr__(self, name: str):
         if name.startswith("__"):
             raise AttributeError(name)
-        return self._runner.request(("getattr", self._id, name), f"{self._type}.{name}")["value"]
+        value = self._runner.request(("getattr", self._id, name), f"{self._label}.{name}")["value"]
+        if isinstance(value, RemoteObject):
+            value._label = f"{self._label}.{name}"
+        return value
 
-    def __call__(self, *args, **kwargs):
-        return self._runner.call(self._id, None, args, kwargs, self._type)
+    def __call__(self, *args, _timeout: float | None = None, **kwargs):
+        return self._runner.call(self._id, None, args, kwargs, self._label, _timeout)
 
     def __iter__(self):
         return self
