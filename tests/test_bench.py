@@ -1,0 +1,38 @@
+"""`dlcourse bench`: the table and its JSON, with and without PyTorch (times are reported, never asserted)."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bench(tmp_path, *args, env=None):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "bench", "--runs", "1", "--only", "max_pool",
+                           "--only", "conv2d", "--json", str(out), *args], capture_output=True, text=True, cwd=ROOT,
+                          env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(out.read_text()), proc.stdout
+
+
+def test_bench_json_has_one_entry_per_benchmark(tmp_path):
+    data, stdout = run_bench(tmp_path)
+    names = [b["name"] for b in data["benchmarks"]]
+    assert len(names) == 3 and any("max_pool" in n for n in names) and sum("conv2d" in n for n in names) == 2
+    for b in data["benchmarks"]:
+        assert b["numpy_seconds"] > 0
+        if data["torch"] is not None:
+            assert b["torch_seconds"] > 0 and abs(b["ratio"] - b["numpy_seconds"] / b["torch_seconds"]) < 1e-12
+    assert "ratio" in stdout and "max_pool" in stdout
+
+
+def test_bench_without_torch_reports_null(tmp_path):
+    fake = tmp_path / "notorch" / "torch"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('hidden by a test')\n")
+    data, stdout = run_bench(tmp_path, env=dict(os.environ, PYTHONPATH=str(fake.parent)))
+    assert data["torch"] is None
+    assert all(b["torch_seconds"] is None and b["ratio"] is None for b in data["benchmarks"])
+    assert "torch not installed" in stdout
