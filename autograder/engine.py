@@ -8,6 +8,9 @@ assembled here from pytest's own reports, never from anything the worker wrote.
 from __future__ import annotations
 
 import io
+import os
+import shutil
+import tempfile
 import time
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
@@ -70,6 +73,7 @@ class Kit:
     source: Path = field(default_factory=lambda: repo_root() / "source")
     solutions: Path = field(default_factory=lambda: repo_root() / "solutions")
     hidden: Path = AUTOGRADER
+    exercises: Path = field(default_factory=lambda: repo_root() / "exercises")
 
     def chapters(self) -> list[Chapter]:
         return list_chapters(self.source)
@@ -80,11 +84,32 @@ class Kit:
         return visible + hidden
 
 
-def submission_files(submission: Path, chapter: Chapter, kit: Kit) -> tuple[dict[str, Path], str | None]:
+def chapter_notebook(folder: Path, chapter: Chapter) -> Path | None:
+    """The chapter's notebook in a submission folder: ``<topic>.ipynb``, else the folder's only notebook."""
+    named = folder / f"{chapter.module}.ipynb"
+    if named.is_file():
+        return named
+    found = sorted(p for p in folder.glob("*.ipynb") if p.is_file())
+    return found[0] if len(found) == 1 else None
+
+
+def _untouched_stub(py: Path, chapter: Chapter, kit: Kit) -> bool:
+    stub = kit.exercises / chapter.name / py.name
+    try:
+        return stub.is_file() and py.read_bytes() == stub.read_bytes()
+    except OSError:
+        return False
+
+
+def submission_files(submission: Path, chapter: Chapter, kit: Kit, scratch: Path | None = None,
+                     notes: dict[str, str] | None = None) -> tuple[dict[str, Path], str | None]:
     """Files the chapter's worker gets, and the reason the chapter cannot be graded (or None).
 
     The chapter's own ``.py`` files come from the submission (tests and conftest excluded); every earlier
-    chapter's module comes from the reference solutions.
+    chapter's module comes from the reference solutions. A chapter submitted as a notebook (nbgrader's
+    layout, or a folder per chapter holding ``<topic>.ipynb``) is turned into ``<topic>.py`` in ``scratch``
+    by the rule of :func:`dlcourse.notebook.module_code`; the notebook is used when there is no module, or
+    when the module is still the release's untouched stub.
     """
     folder = submission / chapter.name
     files: dict[str, Path] = {}
@@ -95,12 +120,48 @@ def submission_files(submission: Path, chapter: Chapter, kit: Kit) -> tuple[dict
                 files[ref.name] = ref
     if not folder.is_dir():
         return files, f"chapter {chapter.number} is not in the submission (no folder {chapter.name}/)"
-    if not (folder / f"{chapter.module}.py").is_file():
-        return files, f"no {chapter.module}.py in {chapter.name}/ of the submission"
+    py = folder / f"{chapter.module}.py"
+    notebook = chapter_notebook(folder, chapter)
+    if notebook is not None and (not py.is_file() or _untouched_stub(py, chapter, kit)):
+        from dlcourse.notebook import NotebookError, chapter_names, module_from_notebook
+
+        try:
+            names = chapter_names((kit.source / chapter.name / f"{chapter.module}.py").read_text())
+            code = module_from_notebook(notebook, chapter.module, names)
+        except NotebookError as exc:
+            return files, f"{chapter.name}/{exc}"
+        if scratch is None:
+            scratch = Path(tempfile.mkdtemp(prefix="dlcourse-notebooks-"))
+        target = scratch / chapter.name / py.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(code.source)
+        files[py.name] = target
+        if code.notes and notes is not None:
+            notes[chapter.name] = f"{notebook.name}: " + "; ".join(code.notes)
+        return files, None
+    if not py.is_file():
+        return files, f"no {chapter.module}.py (nor {chapter.module}.ipynb) in {chapter.name}/ of the submission"
     for path in sorted(folder.glob("*.py")):
         if not path.name.startswith("test_") and path.name != "conftest.py":
             files[path.name] = path
     return files, None
+
+
+def _shorten(text: str, limit: int = 3000) -> str:
+    """Keep a long message's head (what failed) and tail (the hint), dropping the middle (a huge array)."""
+    if len(text) <= limit:
+        return text
+    half = limit // 2
+    return f"{text[:half]}\n[... {len(text) - limit} characters left out ...]\n{text[-half:]}"
+
+
+def _failure_text(report) -> str:
+    """What a student sees of a failure: the message only, never the suite's source lines (a plain
+    ``assert`` in a hidden suite would otherwise show the hidden test's code in the feedback)."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is not None and crash.message:
+        return crash.message.strip().removeprefix("Failed: ")
+    return report.longreprtext.strip()
 
 
 class _Collector:
@@ -114,6 +175,11 @@ class _Collector:
 
     def pytest_configure(self, config):
         config._dlcourse_runners = self.runners
+        self.rootpath = Path(config.rootpath)
+
+    def _is_hidden(self, fspath) -> bool:
+        """Whether a report's file (its path is relative to pytest's rootdir, not to the cwd) is a hidden suite."""
+        return self.hidden_root in (self.rootpath / fspath).resolve().parents
 
     def pytest_collection_modifyitems(self, items):
         # Test callbacks handed to student functions (the f of a numerical gradient) are defined in the
@@ -135,7 +201,7 @@ class _Collector:
             if chapter is not None:
                 title = f"{Path(report.fspath).stem} skipped"
                 self.results[report.nodeid] = TestResult(chapter, title, 0.0, 0.0, f"skipped: {reason.removeprefix('Skipped: ')}",
-                                                         self.hidden_root in Path(report.fspath).resolve().parents)
+                                                         self._is_hidden(report.fspath))
 
     def pytest_runtest_logreport(self, report):
         from dlcourse.chapters import chapter_of_path
@@ -146,7 +212,7 @@ class _Collector:
             return
         item_title = getattr(report, "dlcourse_title", report.nodeid.split("::")[-1])
         points = getattr(report, "dlcourse_points", 1.0)
-        hidden = self.hidden_root in Path(report.fspath).resolve().parents
+        hidden = self._is_hidden(report.fspath)
         res = self.results.get(report.nodeid)
         if res is None:
             res = self.results[report.nodeid] = TestResult(chapter, item_title, 0.0, points, "", hidden)
@@ -157,8 +223,7 @@ class _Collector:
             res.score, res.max_score, res.output = 0.0, 0.0, f"skipped: {reason}"
         elif report.failed:
             res.score = 0.0
-            text = report.longreprtext.strip()
-            res.output = (res.output + "\n" + text).strip()[-3000:]
+            res.output = _shorten((res.output + "\n" + _failure_text(report)).strip())
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -206,23 +271,34 @@ def grade(submission: Path, chapters: list[Chapter], *, seed: int = 0, budget: f
     runners: dict[str, ChapterRunner] = {}
     report = Report(chapters=chapters, isolation=isolation_level())
     paths: list[str] = []
+    scratch = Path(tempfile.mkdtemp(prefix="dlcourse-notebooks-"))  # modules made from notebooks
+    hide.append(scratch)
     for chapter in chapters:
-        files, problem = submission_files(submission, chapter, kit)
+        files, problem = submission_files(submission, chapter, kit, scratch, report.notes)
         runner = runners[chapter.name] = ChapterRunner(chapter.module, files, hide, budget, limits)
         runner.failure = problem
         if problem:
             report.notes[chapter.name] = problem
         paths += [str(p) for p in kit.suites(chapter)]
     collector = _Collector(runners, kit.hidden)
-    args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--import-mode=importlib", "-o", "addopts=",
+    args = ["-q", "-p", "no:cacheprovider", "--import-mode=importlib", "-o", "addopts=",
             "--rootdir", str(kit.source.parent), "--dlcourse-seed", str(seed), "-W", "default", *paths]
     sink = io.StringIO()
+    # Only our plugin: third-party ones installed beside the grader (hypothesis, randomly, ...) cost start-up
+    # time and could reorder or alter the suites.
+    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
     try:
         with redirect_stdout(sink), redirect_stderr(sink):
-            code = pytest.main(args, plugins=[collector])
+            code = pytest.main(["-p", "dlcourse.pytest_plugin", *args], plugins=[collector])
     finally:
+        if autoload is None:
+            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
+        else:
+            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
         for runner in runners.values():
             runner.close_worker()
+        shutil.rmtree(scratch, ignore_errors=True)
     if collector.errors or code not in (0, 1):
         # A suite that cannot be collected is the kit's fault, not the student's: say so loudly.
         detail = "\n".join(collector.errors) or sink.getvalue()[-3000:]

@@ -5,13 +5,18 @@ nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers) and its visibl
 
 * ``exercises/<chapter>/``: the module with every solution region replaced by nbgrader's code stub (done by
   nbgrader's own ``ClearSolutions`` preprocessor), and the visible tests;
-* ``solutions/<chapter>/``: the module with the marker lines removed, and the visible tests.
+* ``solutions/<chapter>/``: the module with the marker lines removed, and the visible tests;
+* the chapter notebook (:mod:`dlcourse.nbbuild`): its nbgrader source notebook goes to the ignored build
+  folder ``build/nbgrader_source/<chapter>/`` (with the visible tests), the release made from it by nbgrader's
+  GenerateAssignment pipeline to ``exercises/<chapter>/<topic>.ipynb``, the solution notebook to
+  ``solutions/<chapter>/<topic>.ipynb``.
 
 ``check()`` rebuilds into memory and lists the committed files that differ, so CI catches a stale release.
 """
 from __future__ import annotations
 
 import ast
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,9 +93,30 @@ def make_solution(text: str) -> str:
     return "".join(line for line in text.splitlines(keepends=True) if BEGIN not in line and END not in line)
 
 
+NBGRADER_SOURCE = "build/nbgrader_source"  # nbgrader's source directory (see nbgrader_config.py)
+
+
 def render(source: Path) -> dict[str, str]:
     """All generated files, as ``{"exercises/ch../x.py": text, "solutions/...": text}``."""
+    return _render(source)[0]
+
+
+def _hidden_root(source: Path) -> Path:
+    """The hidden suites beside ``source`` (``autograder/``), else the installed kit's."""
+    here = source.parent / "autograder"
+    if here.is_dir():
+        return here
+    import autograder
+
+    return Path(autograder.__file__).resolve().parent
+
+
+def _render(source: Path, notebooks: bool = True, releases: bool = True) -> tuple[dict[str, str], dict[str, str]]:
+    """``(committed files, nbgrader source files under build/)``."""
+    from .nbbuild import NotebookBuildError, chapter_notebooks
+
     out: dict[str, str] = {}
+    nbgrader: dict[str, str] = {}
     chapters = sorted((p for p in source.iterdir() if is_chapter_dir(p)), key=lambda p: Chapter.from_name(p.name))
     if not chapters:
         raise BuildError(f"{source}: no chapter folders (chM_N_topic) found")
@@ -115,16 +141,52 @@ def render(source: Path) -> dict[str, str]:
                 raise BuildError(f"source/{chapter.name}/{test.name}:1: visible tests must not hold solution markers")
             for tree in ("exercises", "solutions"):
                 out[f"{tree}/{chapter.name}/{test.name}"] = body
-    return out
+            nbgrader[f"{NBGRADER_SOURCE}/{chapter.name}/{test.name}"] = body
+        if not notebooks:
+            continue
+        try:
+            books = chapter_notebooks(chapter, folder, _hidden_root(source) / chapter.name, releases=releases)
+        except NotebookBuildError as exc:
+            raise BuildError(str(exc)) from None
+        nbgrader[f"{NBGRADER_SOURCE}/{chapter.name}/{chapter.topic}.ipynb"] = books.source
+        if releases:
+            out[f"exercises/{chapter.name}/{chapter.topic}.ipynb"] = books.release
+            out[f"solutions/{chapter.name}/{chapter.topic}.ipynb"] = books.solution
+    return out, nbgrader
 
 
-def _existing(root: Path) -> dict[str, Path]:
+def nbgrader_sources(root: Path | None = None) -> list[str]:
+    """Write only nbgrader's source folder (``build/nbgrader_source``); what ``nbgrader_config.py`` runs so that
+    ``nbgrader generate_assignment`` works in a fresh clone. Returns the files changed."""
+    root = root or repo_root()
+    try:
+        _, nbgrader = _render(root / "source", releases=False)
+    except ChapterError as exc:
+        raise BuildError(str(exc)) from None
+    return _write_all(root, nbgrader)
+
+
+def _write_all(root: Path, files: dict[str, str]) -> list[str]:
+    changed = []
+    for rel, text in files.items():
+        path = root / rel
+        if not path.is_file() or path.read_text() != text:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            tmp.write_text(text)
+            tmp.replace(path)
+            changed.append(rel)
+    return changed
+
+
+def _existing(root: Path, trees=("exercises", "solutions")) -> dict[str, Path]:
     found = {}
-    for tree in ("exercises", "solutions"):
+    for tree in trees:
         base = root / tree
         if base.is_dir():
             for p in base.rglob("*"):
-                if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts:
+                if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts \
+                        and not (p.name.startswith(".") and p.name.endswith(".tmp")):  # another build's write
                     found[p.relative_to(root).as_posix()] = p
     return found
 
@@ -147,21 +209,15 @@ def build(root: Path | None = None) -> list[str]:
     """
     root = root or repo_root()
     try:
-        wanted = render(root / "source")
+        wanted, nbgrader = _render(root / "source")
     except ChapterError as exc:
         raise BuildError(str(exc)) from None
     have = _existing(root)
-    changed = []
-    for rel, text in wanted.items():
-        path = root / rel
-        if rel not in have or path.read_text() != text:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.tmp")
-            tmp.write_text(text)
-            tmp.replace(path)
-            changed.append(rel)
-    for rel in have.keys() - wanted.keys():
-        (root / rel).unlink()
+    changed = _write_all(root, wanted)
+    _write_all(root, nbgrader)
+    stale = _existing(root, (NBGRADER_SOURCE,)).keys() - nbgrader.keys()
+    for rel in stale | (have.keys() - wanted.keys()):
+        (root / rel).unlink(missing_ok=True)
     for tree in ("exercises", "solutions"):
         for folder in sorted((root / tree).glob("*"), reverse=True):
             if folder.is_dir() and not any(folder.rglob("*.py")):

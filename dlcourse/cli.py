@@ -104,6 +104,40 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_lesson(args) -> int:
+    """Execute a chapter's solution notebook and write it as HTML (figures and formulas, offline)."""
+    from .chapters import ChapterError, list_chapters, repo_root, select
+
+    root = Path(args.root) if args.root else repo_root()
+    try:
+        (chapter,) = select(list_chapters(root / "source"), args.chapter) or [None]
+    except (ChapterError, ValueError) as exc:
+        return _err(str(exc))
+    if chapter is None:
+        return _err(f"no chapter {args.chapter}")
+    path = root / "solutions" / chapter.name / f"{chapter.topic}.ipynb"
+    if not path.is_file():
+        return _err(f"{path} does not exist; run `dlcourse build` first")
+    try:
+        import nbformat
+        from nbclient.exceptions import CellExecutionError
+
+        from .nbbuild import execute, lesson_html
+    except ModuleNotFoundError as exc:
+        return _err(f"{exc}; rendering lessons needs the instructor tools: pip install -e '.[instructor]'")
+    _use_data_dir(args.data_dir)
+    nb = nbformat.read(path, as_version=4)
+    if not args.no_execute:
+        try:
+            execute(nb, path.parent, timeout=args.timeout)
+        except CellExecutionError as exc:
+            return _err(f"{path.name} failed to run: {str(exc).strip().splitlines()[-1]}")
+    out = Path(args.html or f"{chapter.name}.html")
+    out.write_text(lesson_html(nb, args.mathjax_url), encoding="utf-8")
+    print(f"{chapter.number} written to {out}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dlcourse", description="Deep learning from scratch with NumPy: "
                                      "build the release, grade submissions, check your progress.")
@@ -136,6 +170,16 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="folder with the MNIST IDX files")
     p.set_defaults(func=cmd_bench)
 
+    p = sub.add_parser("lesson", help="run a chapter's solution notebook and render it to HTML (offline formulas)")
+    p.add_argument("chapter", help="a chapter number such as 1.3")
+    p.add_argument("--html", metavar="FILE", help="where to write the page (default: <chapter>.html here)")
+    p.add_argument("--no-execute", action="store_true", help="render the notebook as it is, without running it")
+    p.add_argument("--timeout", type=float, default=600, help="time limit per cell in seconds (default 600)")
+    p.add_argument("--mathjax-url", help="load MathJax from here instead of the local copy (e.g. a CDN)")
+    p.add_argument("--root", help="the kit folder (default: this repository)")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files")
+    p.set_defaults(func=cmd_lesson)
+
     from .mnist import add_data_command
 
     add_data_command(sub)
@@ -144,7 +188,11 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # output piped into `head`: stop quietly, as other commands do
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

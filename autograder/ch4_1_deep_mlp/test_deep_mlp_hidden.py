@@ -211,7 +211,7 @@ def test_forward_shape_mismatch(student, rng):
 
 
 def test_forward_unknown_activation(student, rng):
-    """forward_deep: an unknown activation raises ValueError naming the allowed ones"""
+    """forward_deep: an unknown activation on a random net raises ValueError naming the allowed ones"""
     _, params, X, _ = random_problem(rng, 2, "relu")
     msg = expect_raises(ValueError, student.forward_deep, X, params, activation="swish",
                         call="forward_deep(X, params, activation='swish')",
