@@ -310,9 +310,9 @@ def test_forward_is_vectorized(student, rng):
     ref = reference("ch4_2_convolution")
     reference_time = _best_time(ref.conv2d, X, W, b, padding=1)
     student_time = _best_time(student.conv2d, X, W, b, padding=1)
-    # Passing the arrays to a graded submission and back costs a few ms; a loop over the 262,144 outputs
-    # costs seconds.
-    limit = 0.1 + 40 * reference_time
+    # Passing the arrays to a graded submission and back costs a few ms, up to ~0.2 s on a busy machine; a loop
+    # over the 262,144 outputs costs seconds (about 2 s measured).
+    limit = 0.4 + 40 * reference_time
     assert student_time < limit, (
         f"conv2d(X (32, 3, 32, 32), W (8, 3, 3, 3), padding=1) took {student_time * 1e3:.0f} ms (best of 3); the "
         f"reference takes {reference_time * 1e3:.1f} ms and the limit is {limit * 1e3:.0f} ms.\nHint: {LOOP_HINT}")
@@ -328,7 +328,7 @@ def test_backward_is_vectorized(student, rng):
     reference_time = _best_time(ref.conv2d_backward, G, ref_cache)
     _, cache = student.conv2d(X, W, b, padding=1)
     student_time = _best_time(student.conv2d_backward, G, cache)
-    limit = 0.1 + 40 * reference_time
+    limit = 0.4 + 40 * reference_time  # as for the forward pass
     assert student_time < limit, (
         f"conv2d_backward(dout (32, 8, 32, 32), cache) took {student_time * 1e3:.0f} ms (best of 3); the reference "
         f"takes {reference_time * 1e3:.1f} ms and the limit is {limit * 1e3:.0f} ms.\nHint: dW and dcols are matrix "
