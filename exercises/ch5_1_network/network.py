@@ -20,6 +20,7 @@ works. Everything random comes from one generator, ``np.random.default_rng(seed)
 ``NeuralNetwork.load`` rebuilds the network from it exactly.
 """
 import numpy as np
+from tqdm.auto import tqdm
 
 from activations import cross_entropy
 from deep_mlp import backward_deep, forward_deep, init_deep
@@ -69,6 +70,7 @@ class NeuralNetwork:
         mini-batch: forward, loss (cross-entropy, plus the L2 penalty when ``l2 > 0``), backward (plus the
         penalty's gradients), and ``params_[k] -= lr * grads[k]``. ``history_[e]`` is the mean loss of epoch
         ``e`` (each mini-batch's loss before its step, weighted by its size). ``X`` and ``y`` are not modified.
+        A progress bar (loss and training accuracy per epoch, time left) shows in a terminal or notebook.
 
         Args:
             X: training inputs, shape ``(m, layer_sizes[0])``.
