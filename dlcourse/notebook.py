@@ -412,17 +412,6 @@ class _Collect:
             entry["score"] = 0.0
             entry["output"] = (entry["output"] + "\n" + report.longreprtext.strip()).strip()[-3000:]
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item, call):
-        outcome = yield
-        report = outcome.get_result()
-        marker = item.get_closest_marker("points")
-        report.dlcourse_points = float(marker.args[0]) if marker else 1.0
-        doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
-        title = doc[0].strip() if doc else item.originalname.removeprefix("test_").replace("_", " ")
-        param = getattr(item, "callspec", None)
-        report.dlcourse_title = f"{title} [{param.id}]" if param else title
-
 
 def _visible_test_files(ch: Chapter) -> list[Path]:
     here = sorted(Path.cwd().glob("test_*.py"))
