@@ -5,6 +5,7 @@ actual value, the largest error, and a hint for the mistake that usually causes 
 """
 from __future__ import annotations
 
+import time
 import warnings
 from contextlib import contextmanager
 
@@ -77,6 +78,19 @@ def expect_raises(exc_type, fn, *args, call: str, hint: str | None = None, **kwa
     except exc_type as exc:
         return str(exc)
     _fail(call, f"expected {exc_type.__name__}, but it returned {show(result)}", hint)
+
+
+def best_time(fn, *args, repeat: int = 3, give_up: float = 2.0, **kwargs) -> float:
+    """Best of ``repeat`` wall times of ``fn(*args, **kwargs)`` in seconds; stops early once a run is over
+    ``give_up`` seconds (a loop that slow has already failed any speed check, no need to wait for it thrice)."""
+    best = float("inf")
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn(*args, **kwargs)
+        best = min(best, time.perf_counter() - start)
+        if best > give_up:
+            break
+    return best
 
 
 @contextmanager

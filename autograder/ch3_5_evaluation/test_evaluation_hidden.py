@@ -1,11 +1,10 @@
 """Hidden suite, chapter 3.5: random multi-class labels against a reference computed here, macro averages,
 empty classes, shape and label-range errors, vectorisation."""
-import time
 
 import numpy as np
 import pytest
 
-from dlcourse.testing import check_array, check_scalar, expect_raises, no_warnings
+from dlcourse.testing import best_time, check_array, check_scalar, expect_raises, no_warnings
 
 ORIENTATION_HINT = "rows are the TRUE class, columns the PREDICTED class: C[y_true[i], y_pred[i]] += 1 (not transposed)"
 ZERO_HINT = ("0 / 0 gives NaN and a warning: divide only where the denominator is > 0, e.g. "
@@ -132,16 +131,6 @@ def test_confusion_shape_mismatch(student, rng):
     assert "(5,)" in msg and "(4,)" in msg, f"the ValueError should name both shapes, got {msg!r}"
 
 
-def _best_time(fn, *args, repeat=3, give_up=2.0):
-    best = np.inf
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn(*args)
-        best = min(best, time.perf_counter() - start)
-        if best > give_up:
-            break
-    return best
-
 
 @pytest.mark.points(2)
 def test_confusion_is_vectorized(student, rng):
@@ -149,8 +138,8 @@ def test_confusion_is_vectorized(student, rng):
     m, K = 5_000_000, 4  # few classes: a loop over the K * K class pairs (not over samples) passes too
     # int8 labels: cheap to send to the submission, and slow to loop over element by element
     y_true, y_pred = (rng.integers(0, K, size=m).astype(np.int8) for _ in range(2))
-    reference = _best_time(lambda a, b: np.bincount(K * a.astype(np.int64) + b, minlength=K * K), y_true, y_pred)
-    took = _best_time(student.confusion_matrix, y_true, y_pred)
+    reference = best_time(lambda a, b: np.bincount(K * a.astype(np.int64) + b, minlength=K * K), y_true, y_pred)
+    took = best_time(student.confusion_matrix, y_true, y_pred)
     # Per sample, graded: np.bincount about 15 ns (most of it sending the labels), np.add.at 25-150 ns, a Python
     # loop 300-900 ns. The limit (0.5 s plus 25 times the bincount here, about 1.5 s on a busy 2-core machine)
     # lets every vectorised way through and stops the loops; the reference scaling absorbs the machine's load.

@@ -1,14 +1,13 @@
 """Hidden suite, chapter 4.2: conv2d against the definition written as loops, strides and paddings, several
 channels, non-square images and kernels, the flipped-kernel and output-size mistakes, every gradient against
 the grader's numerical gradient, float32, errors, and speed against the reference solution."""
-import time
 
 import numpy as np
 import pytest
 
 from autograder.gradcheck import numerical_gradient
 from autograder.reference import reference
-from dlcourse.testing import check_array, expect_raises
+from dlcourse.testing import best_time, check_array, expect_raises
 
 FORMULA = ("out[n, f, y, x] = b[f] + sum over c, i, j of Xp[n, c, y*stride + i, x*stride + j] * W[f, c, i, j], "
            "with Xp = X padded by `padding` zeros on every side")
@@ -284,16 +283,6 @@ def test_backward_rejects_wrong_dout(student, rng):
 
 # ---------------------------------------------------------------- speed
 
-def _best_time(fn, *args, repeat=3, give_up=2.0, **kwargs):
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn(*args, **kwargs)
-        best = min(best, time.perf_counter() - t)
-        if best > give_up:
-            break
-    return best
-
 
 def _speed_case(rng):
     return rng.normal(size=(32, 3, 32, 32)), rng.normal(size=(8, 3, 3, 3)), rng.normal(size=8)
@@ -308,8 +297,8 @@ def test_forward_is_vectorized(student, rng):
     """conv2d: vectorised (no Python loops over pixels)"""
     X, W, b = _speed_case(rng)
     ref = reference("ch4_2_convolution")
-    reference_time = _best_time(ref.conv2d, X, W, b, padding=1)
-    student_time = _best_time(student.conv2d, X, W, b, padding=1)
+    reference_time = best_time(ref.conv2d, X, W, b, padding=1)
+    student_time = best_time(student.conv2d, X, W, b, padding=1)
     # Passing the arrays to a graded submission and back costs a few ms, up to ~0.2 s on a busy machine; a loop
     # over the 262,144 outputs costs seconds (about 2 s measured).
     limit = 0.4 + 40 * reference_time
@@ -325,9 +314,9 @@ def test_backward_is_vectorized(student, rng):
     G = rng.normal(size=(32, 8, 32, 32))
     ref = reference("ch4_2_convolution")
     _, ref_cache = ref.conv2d(X, W, b, padding=1)
-    reference_time = _best_time(ref.conv2d_backward, G, ref_cache)
+    reference_time = best_time(ref.conv2d_backward, G, ref_cache)
     _, cache = student.conv2d(X, W, b, padding=1)
-    student_time = _best_time(student.conv2d_backward, G, cache)
+    student_time = best_time(student.conv2d_backward, G, cache)
     limit = 0.4 + 40 * reference_time  # as for the forward pass
     assert student_time < limit, (
         f"conv2d_backward(dout (32, 8, 32, 32), cache) took {student_time * 1e3:.0f} ms (best of 3); the reference "

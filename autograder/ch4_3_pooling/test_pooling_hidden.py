@@ -1,14 +1,13 @@
 """Hidden suite, chapter 4.3: max pooling against a reference computed here (sizes, strides, odd shapes,
 overlapping windows), gradients routed to the maximum only (numerical gradient, ties, accumulation), float32,
 errors, speed; the CNN's initialisation statistics and its forward pass against the reference modules."""
-import time
 
 import numpy as np
 import pytest
 
 from autograder.gradcheck import numerical_gradient
 from autograder.reference import reference
-from dlcourse.testing import check_array, expect_raises
+from dlcourse.testing import best_time, check_array, expect_raises
 
 MAX_HINT = ("out[n, c, y, x] = max of X[n, c, y*stride : y*stride + size, x*stride : x*stride + size]; "
             "H_out = (H - size) // stride + 1 (floor)")
@@ -210,16 +209,6 @@ def test_max_pool_backward_float32_kept(student, rng):
                 "max_pool_backward(dout float32, cache)", rtol=1e-6, dtype=np.float32)
 
 
-def _best_time(fn, *args, repeat=3, give_up=2.0):
-    best = np.inf
-    for _ in range(repeat):
-        t = time.perf_counter()
-        fn(*args)
-        best = min(best, time.perf_counter() - t)
-        if best > give_up:
-            break
-    return best
-
 
 def test_max_pool_is_vectorized(student, rng):
     """max_pool + max_pool_backward: vectorised (no Python loop over windows)"""
@@ -227,8 +216,8 @@ def test_max_pool_is_vectorized(student, rng):
     # submission and back (up to ~0.2 s on a busy machine) stays well under the limit.
     X, G = rng.normal(size=(32, 8, 56, 56)), rng.normal(size=(32, 8, 28, 28))
     ref = reference("ch4_3_pooling")
-    reference_time = _best_time(lambda: ref.max_pool_backward(G, ref.max_pool(X, 2, 2)[1]))
-    student_time = _best_time(lambda: student.max_pool_backward(G, student.max_pool(X, 2, 2)[1]))
+    reference_time = best_time(lambda: ref.max_pool_backward(G, ref.max_pool(X, 2, 2)[1]))
+    student_time = best_time(lambda: student.max_pool_backward(G, student.max_pool(X, 2, 2)[1]))
     limit = 0.3 + 5 * reference_time  # a loop over the windows, even in one direction only, takes ~1 s
     assert student_time < limit, (
         f"max_pool + max_pool_backward on X (32, 8, 56, 56) took {student_time * 1e3:.0f} ms (best of 3); the "
