@@ -48,14 +48,32 @@ def torch_or_none():
     return torch
 
 
-def median_time(fn: Callable[[], object], runs: int) -> float:
-    fn()  # warm-up: caches, lazy imports, thread pools
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def median_times(numpy_fn: Callable[[], object], torch_fn: Callable[[], object] | None, runs: int,
+                 rounds: int = 5, warm_seconds: float = 0.05) -> tuple[float, float | None]:
+    """Median seconds of ``numpy_fn`` and ``torch_fn`` (None: not timed), ``runs`` timed calls each.
+
+    The calls are made in ``rounds`` alternating blocks, NumPy then PyTorch, so that both sides see the same
+    spells of a noisy (shared, virtual) machine. Each block starts with untimed calls for ``warm_seconds`` (at
+    least one): the CPU caches, the thread pools and the idle CPU's wake-up state settle first. Blocks
+    alternate rather than single calls because, for a while after a PyTorch call, its idle OpenMP threads
+    keep spinning on the CPUs and would slow the NumPy call after it.
+    """
+    fns = [fn for fn in (numpy_fn, torch_fn) if fn is not None]
+    times: list[list[float]] = [[] for _ in fns]
+    rounds = max(1, min(rounds, runs))
+    for r in range(rounds):
+        block = runs // rounds + (r < runs % rounds)
+        for fn, samples in zip(fns, times):
+            warm_until = time.perf_counter() + warm_seconds
+            fn()
+            while time.perf_counter() < warm_until:
+                fn()
+            for _ in range(block):
+                start = time.perf_counter()
+                fn()
+                samples.append(time.perf_counter() - start)
+    medians = [statistics.median(samples) for samples in times]
+    return medians[0], (medians[1] if torch_fn is not None else None)
 
 
 def _ref(name: str):
@@ -160,31 +178,32 @@ BENCHMARKS: list[Benchmark] = [
 ]
 
 
-def run(names: list[str] | None = None, runs: int = 7) -> list[Result]:
+def run(names: list[str] | None = None, runs: int = 45) -> list[Result]:
     results = []
     for bench in BENCHMARKS:
         if names and not any(n in bench.name for n in names):
             continue
         numpy_fn, torch_fn = bench.setup()
-        np_s = median_time(numpy_fn, runs)
-        torch_s = median_time(torch_fn, runs) if torch_fn is not None else None
+        np_s, torch_s = median_times(numpy_fn, torch_fn, runs)
         results.append(Result(bench.name, np_s, torch_s, bench.target))
     return results
 
 
 def table(results: list[Result]) -> str:
     torch = torch_or_none()
-    lines = [f"{'benchmark':<52}{'numpy s':>10}{'torch s':>10}{'ratio':>8}{'target':>8}  ok",
+    lines = [f"{'benchmark':<52}{'numpy ms':>10}{'torch ms':>10}{'ratio':>8}{'target':>8}  ok",
              "-" * 94]
     for r in results:
-        t = f"{r.torch_seconds:10.4f}" if r.torch_seconds is not None else f"{'-':>10}"
+        t = f"{r.torch_seconds * 1e3:10.3f}" if r.torch_seconds is not None else f"{'-':>10}"
         ratio = f"{r.ratio:8.2f}" if r.ratio is not None else f"{'-':>8}"
         target = f"{r.target:8.2f}" if r.target is not None else f"{'-':>8}"
         ok = r.as_dict()["meets_target"]
-        lines.append(f"{r.name:<52}{r.numpy_seconds:10.4f}{t}{ratio}{target}  {'-' if ok is None else 'yes' if ok else 'NO'}")
+        lines.append(f"{r.name:<52}{r.numpy_seconds * 1e3:10.3f}{t}{ratio}{target}  "
+                     f"{'-' if ok is None else 'yes' if ok else 'NO'}")
     lines.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else
                  "torch not installed: NumPy times only (pip install -e '.[torch]')")
-    lines.append(f"numpy {np.__version__}; median of the runs after one warm-up")
+    lines.append(f"numpy {np.__version__}; medians of the timed runs, in 5 alternating blocks, each after 0.05 s of "
+                 "warm-up")
     return "\n".join(lines)
 
 

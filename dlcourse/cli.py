@@ -165,7 +165,8 @@ def make_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("bench", help="time the reference solutions against PyTorch (CPU)")
     p.add_argument("--json", metavar="FILE", help="also write the table as JSON")
-    p.add_argument("--runs", type=int, default=7, help="timed runs per benchmark (median; default 7)")
+    p.add_argument("--runs", type=int, default=45,
+                   help="timed runs per benchmark and side, in 5 alternating blocks (median; default 45)")
     p.add_argument("--only", action="append", help="run the benchmarks whose name contains this (repeatable)")
     p.add_argument("--data-dir", help="folder with the MNIST IDX files")
     p.set_defaults(func=cmd_bench)

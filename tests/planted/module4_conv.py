@@ -7,8 +7,8 @@ BUGS = [
         "    Wmat = W[:, :, ::-1, ::-1].reshape(F, C * KH * KW).astype(dtype, copy=False)", "FLIPPED kernel"),
     Bug("4.2", "output-size-with-stride", "    Ho, Wo = (Hp - KH) // s + 1, (Wp - KW) // s + 1",
         "    Ho, Wo = (Hp - KH + 1) // s, (Wp - KW + 1) // s", "H_out = (H + 2*padding - KH) // stride + 1"),
-    Bug("4.2", "db-mean-not-sum", "    db = dout.sum(axis=(0, 2, 3)).astype(dtype)",
-        "    db = dout.mean(axis=(0, 2, 3)).astype(dtype)", "not a mean"),
+    Bug("4.2", "db-mean-not-sum", "        return dW, dout[a:z].sum(axis=(0, 2, 3))",
+        "        return dW, dout[a:z].mean(axis=(0, 2, 3))", "not a mean"),
     Bug("4.2", "padding-kept-in-backward", "    dX = dXb[:, :, p:p + H, p:p + Wd]", "    dX = dXb[:, :, :H, :Wd]",
         "drop the padding border"),
     # 4.3 pooling
