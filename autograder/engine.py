@@ -101,15 +101,15 @@ def _untouched_stub(py: Path, chapter: Chapter, kit: Kit) -> bool:
         return False
 
 
-def submission_files(submission: Path, chapter: Chapter, kit: Kit, scratch: Path | None = None,
+def submission_files(submission: Path, chapter: Chapter, kit: Kit, scratch: Path,
                      notes: dict[str, str] | None = None) -> tuple[dict[str, Path], str | None]:
     """Files the chapter's worker gets, and the reason the chapter cannot be graded (or None).
 
     The chapter's own ``.py`` files come from the submission (tests and conftest excluded); every earlier
     chapter's module comes from the reference solutions. A chapter submitted as a notebook (nbgrader's
     layout, or a folder per chapter holding ``<topic>.ipynb``) is turned into ``<topic>.py`` in ``scratch``
-    by the rule of :func:`dlcourse.notebook.module_code`; the notebook is used when there is no module, or
-    when the module is still the release's untouched stub.
+    by the rule of :func:`dlcourse.notebook.module_code` (the caller owns ``scratch`` and removes it); the
+    notebook is used when there is no module, or when the module is still the release's untouched stub.
     """
     folder = submission / chapter.name
     files: dict[str, Path] = {}
@@ -130,8 +130,6 @@ def submission_files(submission: Path, chapter: Chapter, kit: Kit, scratch: Path
             code = module_from_notebook(notebook, chapter.module, names)
         except NotebookError as exc:
             return files, f"{chapter.name}/{exc}"
-        if scratch is None:
-            scratch = Path(tempfile.mkdtemp(prefix="dlcourse-notebooks-"))
         target = scratch / chapter.name / py.name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(code.source)

@@ -23,6 +23,7 @@ class ChapterProgress:
     total: int = 0
     first_failure: str = ""
     missing: set[str] = field(default_factory=set)  # functions reported "not implemented yet"
+    waiting: set[str] = field(default_factory=set)  # earlier chapters whose stubs this one's tests ran into
 
 
 class _Collector:
@@ -41,9 +42,13 @@ class _Collector:
                 prog.passed += 1
             elif report.failed:
                 text = report.longreprtext.strip()
-                m = re.search(r"(\S+) is not implemented yet", text)
-                if m:
-                    prog.missing.add(m.group(1))
+                earlier = re.search(r"uses (\S+) from chapter (\S+) \(.*which is not implemented yet", text)
+                own = re.search(r"calls (\S+), which is not implemented yet", text) or \
+                    re.search(r"(\S+) is not implemented yet", text)
+                if earlier:
+                    prog.waiting.add(f"{earlier.group(2)} ({earlier.group(1)})")
+                elif own:
+                    prog.missing.add(own.group(1))
                 if not prog.first_failure:
                     prog.first_failure = _explain(text)
 
@@ -80,6 +85,8 @@ def table(progress: list[ChapterProgress]) -> str:
     for p in progress:
         if p.total and p.passed == p.total:
             step = "done"
+        elif p.waiting and not p.missing:
+            step = "first finish chapter " + ", ".join(sorted(p.waiting))
         elif p.missing and p.passed == 0:
             step = "start: implement " + ", ".join(sorted(p.missing))
         elif p.missing:

@@ -121,6 +121,7 @@ class StudentCode:
             result = self._target(*args, **kwargs, **extra)
         except NotImplementedError as exc:
             detail = f" ({exc})" if str(exc) else ""
+            origin = _stub_origin(exc, self._chapter)
         else:
             took = time.perf_counter() - start
             if _time_limit and took > _time_limit:
@@ -131,9 +132,37 @@ class StudentCode:
                 return StudentCode(result, self._chapter, type(result).__name__ if not remote else result._type)
             return result
         # Outside the except block, so the report is this one line and not a chained traceback.
+        here = f"{self._chapter.name}/{self._chapter.module}.py"
+        if origin is not None and origin[0] != self._chapter:  # an earlier chapter's stub, imported from there
+            chapter, name = origin
+            pytest.fail(f"{self._chapter.number} {self._label} uses {name} from chapter {chapter.number} "
+                        f"({chapter.name}/{chapter.module}.py), which is not implemented yet{detail}: finish "
+                        f"chapter {chapter.number} first, then come back", pytrace=False)
+        if origin is not None and origin[1] not in (self._label, f"{self._label}.__init__"):  # a helper of its own
+            pytest.fail(f"{self._chapter.number} {self._label} calls {origin[1]}, which is not implemented "
+                        f"yet{detail}: replace `raise NotImplementedError()` in {origin[1]} in {here} with your "
+                        "code", pytrace=False)
         pytest.fail(f"{self._chapter.number} {self._label} is not implemented yet{detail}: replace "
-                    f"`raise NotImplementedError()` in {self._chapter.name}/{self._chapter.module}.py with your "
-                    "code", pytrace=False)
+                    f"`raise NotImplementedError()` in {here} with your code", pytrace=False)
+
+
+def _stub_origin(exc: BaseException, chapter: Chapter) -> tuple[Chapter, str] | None:
+    """The chapter and function whose code raised ``exc``: the innermost frame, when it is in a chapter folder.
+
+    At home a chapter imports its earlier chapters from the student's own folders, so a stub there fails in
+    a later chapter's tests; this names the function to write. Graded, the worker names the submission's
+    function (earlier chapters are the reference there).
+    """
+    if getattr(exc, "origin", None):
+        return chapter, exc.origin
+    tb = exc.__traceback__
+    if tb is None:
+        return None
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    code = tb.tb_frame.f_code
+    found = chapter_of_path(Path(code.co_filename)) if Path(code.co_filename).is_file() else None
+    return (found, getattr(code, "co_qualname", code.co_name)) if found is not None else None
 
 
 @pytest.fixture

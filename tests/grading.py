@@ -31,3 +31,12 @@ def per_chapter(results: dict) -> dict[str, tuple[float, float]]:
 
 def outputs(results: dict, chapter: str) -> str:
     return "\n".join(t["output"] for t in results["tests"] if t["name"].startswith(chapter + " "))
+
+
+def stub_out(module: Path, function: str) -> None:
+    """Put a solved function back to its stub: its body (after the docstring) becomes `raise NotImplementedError()`."""
+    text = module.read_text()
+    start = text.index(f"def {function}(")
+    doc_end = text.index('"""', text.index('"""', start) + 3) + 3
+    end = text.index("\ndef ", start)
+    module.write_text(text[:doc_end] + "\n    raise NotImplementedError()\n\n" + text[end:])

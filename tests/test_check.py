@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .grading import stub_out
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -61,3 +63,35 @@ def test_plain_pytest_still_works_on_the_release(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "ch1_1_arrays"],
                           capture_output=True, text=True, cwd=release)
     assert proc.returncode == 1 and "normalize is not implemented yet" in proc.stdout
+
+
+def test_a_stub_in_an_earlier_chapter_is_named_with_its_chapter(tmp_path):
+    """4.3's cnn_forward calls 4.2's conv2d: with 4.3 done and 4.2 untouched, say to finish 4.2, not 4.3."""
+    release = tmp_path / "exercises"
+    shutil.copytree(ROOT / "exercises", release, ignore=shutil.ignore_patterns("ch[5-9]_*", "ch4_[4-9]_*"))
+    for chapter in ("ch3_2_activations", "ch4_3_pooling"):
+        for src in (ROOT / "solutions" / chapter).glob("*.py"):
+            if not src.name.startswith("test_"):
+                shutil.copy(src, release / chapter / src.name)
+    proc = run_check(release, "4.2,4.3")
+    lines = proc.stdout.splitlines()
+    row = {ln.split()[0]: ln for ln in lines if ln[:1].isdigit()}
+    assert "start: implement conv2d" in row["4.2"], proc.stdout
+    assert "first finish chapter 4.2 (conv2d)" in row["4.3"], proc.stdout
+    below = lines[lines.index(row["4.3"]) + 1]
+    assert "cnn_forward uses conv2d from chapter 4.2 (ch4_2_convolution/convolution.py)" in below, proc.stdout
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+def test_a_stub_helper_of_the_same_chapter_is_named(tmp_path):
+    """4.5's train_capstone calls capstone_forward: name the helper left as a stub, not train_capstone."""
+    release = tmp_path / "exercises"
+    shutil.copytree(ROOT / "solutions", release, ignore=shutil.ignore_patterns("ch5_*"))
+    stub_out(release / "ch4_5_optimization" / "optimization.py", "capstone_forward")
+    proc = run_check(release, "4.5")
+    row = next(ln for ln in proc.stdout.splitlines() if ln.startswith("4.5"))
+    assert row.endswith("implement capstone_forward"), proc.stdout  # not "train_capstone"
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "ch4_5_optimization"],
+                           capture_output=True, text=True, cwd=release, timeout=300)
+    assert ("4.5 train_capstone calls capstone_forward, which is not implemented yet: replace `raise "
+            "NotImplementedError()` in capstone_forward in ch4_5_optimization/optimization.py") in tests.stdout

@@ -6,7 +6,7 @@ import pytest
 
 from dlcourse.chapters import list_chapters
 
-from .grading import ROOT, outputs, per_chapter, run_grade
+from .grading import ROOT, outputs, per_chapter, run_grade, stub_out
 
 CHAPTERS = [c.number for c in list_chapters(ROOT / "source")]
 
@@ -142,3 +142,15 @@ def test_bridge_chapter_is_skipped_cleanly_without_torch(tmp_path):
     assert bridge and all(t["max_score"] == 0 and "pip install -e '.[torch]'" in t["output"] for t in bridge)
     assert per_chapter(results)["1.1"][0] == per_chapter(results)["1.1"][1] > 0
     assert "skipped: chapter 5.2 needs PyTorch" in proc.stdout
+
+
+def test_a_stub_helper_is_named_in_the_feedback(tmp_path):
+    """Graded, train_capstone that calls a stub capstone_forward says so, rather than "train_capstone is not
+    implemented yet"."""
+    sub = tmp_path / "sub"
+    shutil.copytree(ROOT / "solutions" / "ch4_5_optimization", sub / "ch4_5_optimization")
+    stub_out(sub / "ch4_5_optimization" / "optimization.py", "capstone_forward")
+    results, _ = run_grade(sub, tmp_path, "--chapters", "4.5")
+    feedback = outputs(results, "4.5")
+    assert "4.5 train_capstone calls capstone_forward, which is not implemented yet" in feedback
+    assert "train_capstone is not implemented yet" not in feedback

@@ -42,6 +42,7 @@ def _rebuild(err: dict, function: str) -> BaseException:
     cls = _REBUILT.setdefault(base, type(base.__name__, (base, StudentException), {"__module__": "builtins"}))
     exc = cls(err.get("message", ""))
     exc.where, exc.function, exc.remote_type = err.get("where", ""), function, err.get("type", base.__name__)
+    exc.origin = err.get("origin")  # the submission's function that raised it (a qualified name), if known
     return exc
 
 

@@ -172,7 +172,14 @@ def _error_reply(exc: BaseException, scratch: str) -> dict:
               if f.filename.startswith(scratch) and f.filename not in ours]
     where = "".join(traceback.format_list(frames[-3:])).replace(scratch + os.sep, "")
     mro = [c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins"]
-    return {"error": {"type": type(exc).__name__, "mro": mro, "message": str(exc)[:2000], "where": where}}
+    origin, tb = None, exc.__traceback__   # the submission's innermost function: names a stub helper
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if code.co_filename.startswith(scratch) and code.co_filename not in ours:
+            origin = getattr(code, "co_qualname", code.co_name)
+        tb = tb.tb_next
+    return {"error": {"type": type(exc).__name__, "mro": mro, "message": str(exc)[:2000], "where": where,
+                      "origin": origin}}
 
 
 def main() -> None:
