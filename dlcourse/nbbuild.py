@@ -206,8 +206,9 @@ def source_notebook(chapter: Chapter, master_text: str, lesson_text: str | None,
             f"setup({chapter.name!r}, defines={names!r})", id="setup", metadata=_meta("setup", locked=True))]
         mods = [p for p in parts if p.kind == "module"]
         if mods:
-            cells.append(new_code_cell(f"{marker} the imports your functions are graded with (read-only).\n"
-                                       + mods[0].source, id="imports", metadata=_meta("imports", locked=True)))
+            cells.append(new_code_cell(f"{marker} the imports and module-level names your functions are graded "
+                                       "with (read-only).\n" + mods[0].source, id="imports",
+                                       metadata=_meta("imports", locked=True)))
         return cells
 
     emitted: set[int] = set()

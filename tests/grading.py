@@ -34,7 +34,7 @@ def outputs(results: dict, chapter: str) -> str:
 
 
 def stub_out(module: Path, function: str) -> None:
-    """Put a solved function back to its stub: its body (after the docstring) becomes `raise NotImplementedError()`."""
+    """Turn a solved function back into a stub: the body after its docstring is `raise NotImplementedError()`."""
     text = module.read_text()
     start = text.index(f"def {function}(")
     doc_end = text.index('"""', text.index('"""', start) + 3) + 3
