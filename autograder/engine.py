@@ -247,14 +247,19 @@ def find_chapters(submission: Path, kit: Kit) -> list[Chapter]:
 
 
 def grade(submission: Path, chapters: list[Chapter], *, seed: int = 0, budget: float = 60.0,
-          kit: Kit | None = None, limits: Limits | None = None) -> Report:
-    """Grade ``chapters`` of ``submission``; every test of those chapters gets a result."""
+          kit: Kit | None = None, limits: Limits | None = None, hide_also: tuple[Path, ...] = ()) -> Report:
+    """Grade ``chapters`` of ``submission``; every test of those chapters gets a result.
+
+    ``hide_also``: more folders the submission's code must not see (other students' submissions, the
+    gradebook being written), besides the kit and the submission itself.
+    """
     from .sandbox.launcher import isolation_level
 
     kit = kit or Kit()
     submission = submission.resolve()
     start = time.monotonic()
-    hide = sorted({p.resolve() for p in (repo_root(), kit.source, kit.solutions, kit.hidden, submission)})
+    hide = sorted({p.resolve() for p in (repo_root(), kit.source, kit.solutions, kit.hidden, submission,
+                                         *hide_also)})
     runners: dict[str, ChapterRunner] = {}
     report = Report(chapters=chapters, isolation=isolation_level())
     paths: list[str] = []

@@ -62,10 +62,13 @@ def gradescope_json(report: Report) -> dict:
 
 
 def write_json(data: dict, path: Path) -> None:
-    """Write atomically: a reader never sees half a results file."""
-    path = Path(path)
+    write_atomic(Path(path), json.dumps(data, indent=2))
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write through a temporary file and a rename: a reader never sees half a results file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=2)
+    with os.fdopen(fd, "w", newline="") as fh:
+        fh.write(text)
     os.replace(tmp, path)

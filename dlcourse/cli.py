@@ -60,6 +60,27 @@ def cmd_grade(args) -> int:
     return 0
 
 
+def cmd_gradebook(args) -> int:
+    try:
+        from autograder.engine import GradingError
+        from autograder.gradebook import grade_all
+    except ModuleNotFoundError as exc:
+        return _err(f"the grader is not installed here ({exc}); it ships with the instructor's copy of the kit")
+    from .chapters import ChapterError, select
+
+    _use_data_dir(args.data_dir)
+    try:
+        chapters = select(_kit().chapters(), args.chapters)
+        rows = grade_all(Path(args.submissions), chapters, Path(args.out), seed=args.seed, budget=args.timeout,
+                         jobs=args.jobs)
+    except (GradingError, ChapterError) as exc:
+        return _err(str(exc))
+    failed = [r.student for r in rows if r.total is None]
+    print(f"{len(rows) - len(failed)} of {len(rows)} submissions graded into {Path(args.out) / 'gradebook.csv'}"
+          + (f"; not graded (see the status column): {', '.join(failed)}" if failed else ""))
+    return 0
+
+
 def _use_data_dir(data_dir: str | None) -> None:
     """``--data-dir`` reaches the MNIST fixture of the suites through the loader's environment variable."""
     if data_dir:
@@ -156,6 +177,18 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=float, default=60.0, help="time budget per chapter in seconds (default 60)")
     p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $DLCOURSE_MNIST_DIR, then the cache)")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("gradebook", help="grade a folder of submissions (one per student) into a gradebook CSV")
+    p.add_argument("submissions", help="a folder holding one submission folder per student")
+    p.add_argument("--out", default="gradebook",
+                   help="where to write gradebook.csv and each student's results.json and feedback.md "
+                        "(default: ./gradebook)")
+    p.add_argument("--chapters", help="comma-separated chapter numbers, e.g. 1.1,1.3 (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the hidden suites' random inputs (default 0)")
+    p.add_argument("--timeout", type=float, default=60.0, help="time budget per chapter in seconds (default 60)")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at the same time (default 1)")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $DLCOURSE_MNIST_DIR, then the cache)")
+    p.set_defaults(func=cmd_gradebook)
 
     p = sub.add_parser("check", help="run the visible tests of your exercises and show your progress")
     p.add_argument("chapter", nargs="?", help="a chapter number such as 1.3 (default: all)")

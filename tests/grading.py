@@ -38,5 +38,6 @@ def stub_out(module: Path, function: str) -> None:
     text = module.read_text()
     start = text.index(f"def {function}(")
     doc_end = text.index('"""', text.index('"""', start) + 3) + 3
-    end = text.index("\ndef ", start)
-    module.write_text(text[:doc_end] + "\n    raise NotImplementedError()\n\n" + text[end:])
+    end = text.find("\ndef ", start)
+    rest = text[end:] if end >= 0 else ""
+    module.write_text(text[:doc_end] + "\n    raise NotImplementedError()\n\n" + rest)

@@ -1,0 +1,105 @@
+"""`dlcourse gradebook`: a class's submissions into one CSV, a results.json and a feedback.md per student."""
+import csv
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from .grading import ROOT, stub_out
+
+CHAPTERS = ["1.1", "1.2", "1.3"]
+SECRET = "# ALICE-SECRET-7c1f"
+
+
+def run_gradebook(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "dlcourse.cli", "gradebook", *args], capture_output=True,
+                          text=True, timeout=600, cwd=cwd)
+
+
+def make_class(root: Path) -> Path:
+    subs = root / "subs"
+    keep = shutil.ignore_patterns("ch[2-9]_*", "ch1_[4-9]_*")
+    shutil.copytree(ROOT / "solutions", subs / "alice", ignore=keep)
+    with open(subs / "alice" / "ch1_1_arrays" / "arrays.py", "a") as fh:
+        fh.write(f"\n{SECRET}\n")
+    shutil.copytree(ROOT / "exercises", subs / "bob", ignore=keep)  # untouched
+    (subs / "carol").mkdir()  # not a submission
+    shutil.copytree(ROOT / "solutions", subs / "dave", ignore=keep)  # 1.3 left unfinished
+    stub_out(subs / "dave" / "ch1_3_sigmoid" / "sigmoid.py", "sigmoid_derivative")
+    shutil.copytree(ROOT / "solutions", subs / "eve", ignore=keep)  # reads alice's work, writes the gradebook
+    eve = subs / "eve" / "ch1_1_arrays" / "arrays.py"
+    eve.write_text(f"""import os
+for path, text in [({str(root / 'gradebook' / 'gradebook.csv')!r}, 'eve,99'),
+                   ({str(root / 'gradebook' / 'alice' / 'feedback.md')!r}, 'EVE-WAS-HERE')]:
+    try:
+        with open(path, 'w') as fh:
+            fh.write(text)
+    except OSError:
+        pass
+try:
+    LOOT = open({str(subs / 'alice' / 'ch1_1_arrays' / 'arrays.py')!r}).read()[-40:]
+except OSError as exc:
+    LOOT = 'no access: ' + type(exc).__name__
+
+
+def normalize(X):
+    raise ValueError(LOOT)
+""")
+    (subs / "notes.txt").write_text("not a student\n")
+    return subs
+
+
+@pytest.fixture
+def open_folder():
+    """A folder anyone may read, as a course server's may be (pytest's tmp_path is private to its user, which
+    would hide the other students' work from the graded code even without the grader's doing)."""
+    folder = Path(tempfile.mkdtemp(prefix="dlcourse-class-"))
+    folder.chmod(0o755)
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_gradebook_of_a_class(open_folder):
+    tmp_path = open_folder
+    subs = make_class(tmp_path)
+    assert (subs / "alice" / "ch1_1_arrays" / "arrays.py").stat().st_mode & 0o004, "the test needs readable files"
+    proc = run_gradebook(str(subs), "--chapters", ",".join(CHAPTERS), "--jobs", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "4 of 5 submissions graded" in proc.stdout and "carol" in proc.stdout
+    book = tmp_path / "gradebook"
+    rows = {r["student"]: r for r in csv.DictReader(open(book / "gradebook.csv"))}
+    assert list(rows) == ["alice", "bob", "carol", "dave", "eve"]
+    assert [rows["alice"][c] for c in CHAPTERS] == ["14", "14", "16"] and rows["alice"]["percent"] == "100.0"
+    assert rows["bob"]["total"] == "0" and rows["bob"]["max"] == "44"
+    assert rows["carol"]["total"] == "" and "not a submission" in rows["carol"]["status"]
+    # dave's unfinished 1.3 costs 1.3 only
+    assert rows["dave"]["1.1"] == "14" and rows["dave"]["1.2"] == "14" and float(rows["dave"]["1.3"]) < 16
+    # eve's code could neither read alice's submission nor write the gradebook
+    assert float(rows["eve"]["1.1"]) < 14 and rows["eve"]["1.2"] == "14"
+    eve_feedback = json.dumps(json.loads((book / "eve" / "results.json").read_text()))
+    assert SECRET not in eve_feedback and "no access" in eve_feedback
+    assert "EVE-WAS-HERE" not in (book / "alice" / "feedback.md").read_text()
+    assert "eve,99" not in (book / "gradebook.csv").read_text()
+    # each graded student gets Gradescope's results.json and a readable feedback.md
+    results = json.loads((book / "dave" / "results.json").read_text())
+    assert sum(t["score"] for t in results["tests"]) == float(rows["dave"]["total"])
+    feedback = (book / "dave" / "feedback.md").read_text()
+    assert feedback.startswith("# Feedback for dave") and "sigmoid_derivative is not implemented yet" in feedback
+    assert not (book / "carol").exists()
+
+
+def test_gradebook_refuses_bad_folders(tmp_path):
+    proc = run_gradebook(str(tmp_path / "nowhere"), cwd=tmp_path)
+    assert proc.returncode == 2 and "not a folder of submissions" in proc.stderr
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    proc = run_gradebook(str(subs), cwd=tmp_path)
+    assert proc.returncode == 2 and "no submission folders" in proc.stderr
+    (subs / "alice").mkdir()
+    proc = run_gradebook(str(subs), "--out", str(subs / "book"), cwd=tmp_path)
+    assert proc.returncode == 2 and "inside the submissions" in proc.stderr
+    assert "Traceback" not in proc.stderr
