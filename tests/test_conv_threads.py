@@ -2,6 +2,7 @@
 its results, hang a forked process, or swallow an error raised in either half."""
 import multiprocessing
 import os
+import threading
 
 import numpy as np
 import pytest
@@ -9,6 +10,11 @@ import pytest
 from autograder.reference import reference
 
 conv = reference("ch4_2_convolution")
+
+
+@pytest.fixture(autouse=True)
+def _threads_allowed(monkeypatch):
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
 
 
 def _case(seed, stride=1, padding=1, dtype=np.float64):
@@ -80,3 +86,14 @@ def test_an_error_in_either_half_is_raised_after_both_finish():
         conv._in_two_halves(work, 10, 10**6)
     assert sorted(finished) == [(0, 5), (5, 10)]
     assert conv._in_two_halves(lambda a, z: (a, z), 1, 10**6) == [(0, 0), (0, 1)]
+
+
+def test_omp_num_threads_1_keeps_one_thread(monkeypatch):
+    """The grader's workers set OMP_NUM_THREADS=1: there the halves run one after the other."""
+    seen = set()
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    conv._in_two_halves(lambda a, z: seen.add(threading.get_ident()), 64, 10**6)
+    assert seen == {threading.get_ident()}
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    conv._in_two_halves(lambda a, z: seen.add(threading.get_ident()), 64, 10**6)
+    assert len(seen) == 2, "with two CPUs and no OMP_NUM_THREADS=1, the second half runs on another thread"
