@@ -1,8 +1,8 @@
 """Grading a class: every submission in a folder, into a gradebook CSV and one feedback folder per student.
 
-    submissions/alice/ch1_1_arrays/...   ->   gradebook/gradebook.csv            student, 1.1, 1.2, ..., total, max, status
-    submissions/bob/...                       gradebook/alice/results.json       Gradescope's format
-                                              gradebook/alice/feedback.md        the scorecard, for the student
+    submissions/alice/ch1_1_arrays/...  ->  gradebook/gradebook.csv       student, 1.1, ..., total, max, percent, status
+    submissions/bob/...                     gradebook/alice/results.json  Gradescope's format
+                                            gradebook/alice/feedback.md   the scorecard, for the student
 
 Each submission is graded exactly as ``dlcourse grade`` does it, in a fresh process of its own
 (``concurrent.futures``, ``--jobs`` at a time), with the other students' folders and the gradebook hidden

@@ -62,6 +62,7 @@ def gradescope_json(report: Report) -> dict:
 
 
 def write_json(data: dict, path: Path) -> None:
+    """``results.json`` (or any JSON), written atomically."""
     write_atomic(Path(path), json.dumps(data, indent=2))
 
 
