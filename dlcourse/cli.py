@@ -38,47 +38,57 @@ def cmd_build(args) -> int:
     return 0
 
 
-def cmd_grade(args) -> int:
+def _grading(args, run) -> int:
+    """``run()`` with ``--data-dir`` applied; a missing grader, a bad submission folder or an unknown chapter
+    becomes one line, not a traceback."""
     try:
-        from autograder.engine import GradingError, find_chapters, grade
-        from autograder.results import gradescope_json, scorecard, write_json
+        from autograder.engine import GradingError
     except ModuleNotFoundError as exc:
         return _err(f"the grader is not installed here ({exc}); it ships with the instructor's copy of the kit")
-    from .chapters import ChapterError, select
+    from .chapters import ChapterError
 
     _use_data_dir(args.data_dir)
     try:
+        return run()
+    except (GradingError, ChapterError) as exc:
+        return _err(str(exc))
+
+
+def cmd_grade(args) -> int:
+    def run() -> int:
+        from autograder.engine import find_chapters, grade
+        from autograder.results import gradescope_json, scorecard, write_json
+
+        from .chapters import select
+
         submission = Path(args.path)
         chapters = select(find_chapters(submission, _kit()), args.chapters)
         report = grade(submission, chapters, seed=args.seed, budget=args.timeout)
-    except (GradingError, ChapterError) as exc:
-        return _err(str(exc))
-    print(scorecard(report))
-    if args.json:
-        write_json(gradescope_json(report), Path(args.json))
-        print(f"results written to {args.json}")
-    return 0
+        print(scorecard(report))
+        if args.json:
+            write_json(gradescope_json(report), Path(args.json))
+            print(f"results written to {args.json}")
+        return 0
+
+    return _grading(args, run)
 
 
 def cmd_gradebook(args) -> int:
-    try:
-        from autograder.engine import GradingError
+    def run() -> int:
         from autograder.gradebook import grade_all
-    except ModuleNotFoundError as exc:
-        return _err(f"the grader is not installed here ({exc}); it ships with the instructor's copy of the kit")
-    from .chapters import ChapterError, select
 
-    _use_data_dir(args.data_dir)
-    try:
+        from .chapters import select
+
         chapters = select(_kit().chapters(), args.chapters)
         rows = grade_all(Path(args.submissions), chapters, Path(args.out), seed=args.seed, budget=args.timeout,
                          jobs=args.jobs)
-    except (GradingError, ChapterError) as exc:
-        return _err(str(exc))
-    failed = [r.student for r in rows if r.total is None]
-    print(f"{len(rows) - len(failed)} of {len(rows)} submissions graded into {Path(args.out) / 'gradebook.csv'}"
-          + (f"; not graded (see the status column): {', '.join(failed)}" if failed else ""))
-    return 0
+        failed = [r.student for r in rows if r.total is None]
+        print(f"{len(rows) - len(failed)} of {len(rows)} submissions graded into "
+              f"{Path(args.out) / 'gradebook.csv'}"
+              + (f"; not graded (see the status column): {', '.join(failed)}" if failed else ""))
+        return 0
+
+    return _grading(args, run)
 
 
 def _use_data_dir(data_dir: str | None) -> None:
