@@ -3,13 +3,7 @@ forward pass and its cache against a reference computed here, shapes and dtypes.
 import numpy as np
 import pytest
 
-from dlcourse.testing import check_array, expect_raises
-
-
-def require(ok, message):
-    """Fail the test with ``message`` unless ``ok`` (no traceback: the message is the feedback)."""
-    if not ok:
-        pytest.fail(message, pytrace=False)
+from dlcourse.testing import check_array, expect_raises, require
 
 
 SQRT_HINT = ("He initialisation: W = rng.standard_normal((n_in, n_out)) * np.sqrt(2 / n_in). 2 / n_in is the "

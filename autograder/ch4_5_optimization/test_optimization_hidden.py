@@ -10,13 +10,7 @@ import time
 import numpy as np
 import pytest
 
-from dlcourse.testing import check_array, check_scalar, expect_raises, no_warnings
-
-
-def require(ok, message):
-    """Fail the test with ``message`` unless ``ok`` (no traceback: the message is the feedback)."""
-    if not ok:
-        pytest.fail(message, pytrace=False)
+from dlcourse.testing import check_array, check_scalar, expect_raises, no_warnings, require
 
 
 # ---------------------------------------------------------------- momentum_update
@@ -594,7 +588,7 @@ def test_capstone_history_and_validation(student, rng):
     require(best in (0, 1), f"{where}: history['best_epoch'] = {best!r} should be the index (0 or 1) of the epoch "
                             "whose parameters were returned")
     pred = student.predict_capstone(params, X_val)
-    check_predictions(pred, 200, f"predict_capstone(params, X_val (200, 784))")
+    check_predictions(pred, 200, "predict_capstone(params, X_val (200, 784))")
     check_scalar(history["val_accuracy"][best], float(np.mean(pred == y_val)),
                  f"{where}: history['val_accuracy'][best_epoch] vs the accuracy of the returned params on X_val",
                  rtol=1e-9, hint="evaluate on the X_val, y_val given (not on a split of X), and return the "

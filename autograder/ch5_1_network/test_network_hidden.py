@@ -12,13 +12,7 @@ import numpy as np
 import pytest
 
 from autograder.reference import reference
-from dlcourse.testing import check_array, check_scalar, expect_raises
-
-
-def require(ok, message):
-    """Fail the test with ``message`` unless ``ok`` (no traceback: the message is the feedback)."""
-    if not ok:
-        pytest.fail(message, pytrace=False)
+from dlcourse.testing import check_array, check_scalar, expect_raises, require
 
 
 # MNIST: NeuralNetwork([784, 64, 10], lr=0.2, batch_size=100, epochs=E, seed=s).fit(X_train, y_train), accuracy of

@@ -1,14 +1,7 @@
 """Visible tests for chapter 3.3 (run: pytest exercises/ch3_3_mlp_forward)."""
 import numpy as np
-import pytest
 
-from dlcourse.testing import check_array
-
-
-def require(ok, message):
-    """Fail the test with ``message`` unless ``ok`` (no traceback: the message is the feedback)."""
-    if not ok:
-        pytest.fail(message, pytrace=False)
+from dlcourse.testing import check_array, require
 
 
 def test_init_shapes_and_zero_biases(student):

@@ -1,17 +1,10 @@
 """Visible tests for chapter 4.5 (run: pytest exercises/ch4_5_optimization)."""
 import numpy as np
-import pytest
 
-from dlcourse.testing import check_array, check_scalar
+from dlcourse.testing import check_array, check_scalar, require
 
 MOMENTUM_HINT = ("classical momentum: v = mu * v - lr * grad, then param = param + v (velocity *= mu; "
                  "velocity -= lr * grad; param += velocity, in place)")
-
-
-def require(ok, message):
-    """Fail the test with ``message`` unless ``ok`` (no traceback: the message is the feedback)."""
-    if not ok:
-        pytest.fail(message, pytrace=False)
 
 
 def test_momentum_two_steps(student):

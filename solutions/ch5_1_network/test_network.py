@@ -4,13 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcourse.testing import check_array, check_scalar, expect_raises
-
-
-def require(ok, message):
-    """Fail the test with ``message`` unless ``ok`` (no traceback: the message is the feedback)."""
-    if not ok:
-        pytest.fail(message, pytrace=False)
+from dlcourse.testing import check_array, check_scalar, expect_raises, require
 
 
 def blobs(seed=0, per=40):

@@ -1,14 +1,7 @@
 """Visible tests for chapter 3.4 (run: pytest exercises/ch3_4_backprop)."""
 import numpy as np
-import pytest
 
-from dlcourse.testing import check_array
-
-
-def require(ok, message):
-    """Fail the test with ``message`` unless ``ok`` (no traceback: the message is the feedback)."""
-    if not ok:
-        pytest.fail(message, pytrace=False)
+from dlcourse.testing import check_array, require
 
 
 X = np.array([[1.0, -2.0, 0.5], [0.3, 0.8, -1.0], [-0.5, 0.1, 2.0], [1.5, 1.0, -0.3]])

@@ -1,14 +1,7 @@
 """Visible tests for chapter 4.1 (run: pytest exercises/ch4_1_deep_mlp)."""
 import numpy as np
-import pytest
 
-from dlcourse.testing import check_array, expect_raises
-
-
-def require(ok, message):
-    """Fail the test with ``message`` unless ``ok`` (no traceback: the message is the feedback)."""
-    if not ok:
-        pytest.fail(message, pytrace=False)
+from dlcourse.testing import check_array, expect_raises, require
 
 
 X = np.array([[1.0, -2.0], [0.3, 0.8], [-0.5, 0.1], [1.5, 1.0]])

@@ -1,14 +1,7 @@
 """Visible tests for chapter 4.4 (run: pytest exercises/ch4_4_regularization)."""
 import numpy as np
-import pytest
 
-from dlcourse.testing import check_array, check_scalar
-
-
-def require(ok, message):
-    """Fail the test with ``message`` unless ``ok`` (no traceback: the message is the feedback)."""
-    if not ok:
-        pytest.fail(message, pytrace=False)
+from dlcourse.testing import check_array, check_scalar, require
 
 
 def test_l2_small(student):
