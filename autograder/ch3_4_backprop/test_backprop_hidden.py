@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from autograder.gradcheck import numerical_gradient
+from autograder.oracle import mean_cross_entropy, mlp_forward
 from autograder.reference import reference
 from dlcourse.testing import check_array, expect_raises, require
 
@@ -41,32 +42,13 @@ GENERIC_HINT = ("output layer dZ_L = (A_L - Y) / m; each layer dW_l = A_{l-1}.T 
 
 # ---------------------------------------------------------------- helpers (trusted, numpy only)
 
-def forward(params, X):
-    L = len(params) // 2
-    cache, A = {"A0": X}, X
-    for l in range(1, L + 1):
-        Z = A @ params[f"W{l}"] + params[f"b{l}"]
-        if l < L:
-            A = np.maximum(Z, 0)
-        else:
-            E = np.exp(Z - Z.max(axis=1, keepdims=True))
-            A = E / E.sum(axis=1, keepdims=True)
-        cache[f"Z{l}"], cache[f"A{l}"] = Z, A
-    return A, cache
-
-
-def mean_loss(params, X, labels):
-    P, _ = forward(params, X)
-    return float(-np.mean(np.log(P[np.arange(len(labels)), labels])))
-
-
 def one_hot(labels, K):
     return np.eye(K)[labels]
 
 
 def numerical_grads(params, X, labels):
     """The grader's numerical gradient (autograder.gradcheck) of the mean loss for every parameter."""
-    return {key: numerical_gradient(lambda _: mean_loss(params, X, labels), params[key]) for key in params}
+    return {key: numerical_gradient(lambda _: mean_cross_entropy(params, X, labels), params[key]) for key in params}
 
 
 def random_problem(rng, depth):
@@ -85,7 +67,7 @@ def random_problem(rng, depth):
             params[f"b{l}"] = rng.normal(size=sizes[l]) * 0.1
         X = rng.normal(size=(m, sizes[0]))
         labels = rng.integers(0, sizes[-1], size=m)
-        _, cache = forward(params, X)
+        _, cache = mlp_forward(params, X)
         if any(np.abs(cache[f"Z{l}"]).min() <= KINK for l in range(1, depth)):
             continue
         numeric = numerical_grads(params, X, labels)
@@ -147,7 +129,7 @@ def test_gradients_match_numerical(student, rng, depth):
     """backward_mlp: every gradient matches the numerical gradient (relative error < 1e-6)"""
     for _ in range(3):
         sizes, params, X, labels, numeric = random_problem(rng, depth)
-        grads = student.backward_mlp(params, forward(params, X)[1], labels)
+        grads = student.backward_mlp(params, mlp_forward(params, X)[1], labels)
         check_grads(grads, params, numeric, len(labels),
                     f"backward_mlp on a random {depth}-layer net {sizes}, m = {len(labels)}")
 
@@ -155,7 +137,7 @@ def test_gradients_match_numerical(student, rng, depth):
 def test_gradients_one_layer(student, rng):
     """backward_mlp: a net without hidden layer (softmax regression)"""
     sizes, params, X, labels, numeric = random_problem(rng, 1)
-    grads = student.backward_mlp(params, forward(params, X)[1], labels)
+    grads = student.backward_mlp(params, mlp_forward(params, X)[1], labels)
     check_grads(grads, params, numeric, len(labels), f"backward_mlp on a 1-layer net {sizes} (no hidden layer)")
 
 
@@ -163,14 +145,14 @@ def test_gradients_one_layer(student, rng):
 def test_gradients_one_hot(student, rng):
     """backward_mlp: one-hot labels give the right gradients too"""
     sizes, params, X, labels, numeric = random_problem(rng, 2)
-    grads = student.backward_mlp(params, forward(params, X)[1], one_hot(labels, sizes[-1]))
+    grads = student.backward_mlp(params, mlp_forward(params, X)[1], one_hot(labels, sizes[-1]))
     check_grads(grads, params, numeric, len(labels), f"backward_mlp with one-hot y on a 2-layer net {sizes}")
 
 
 def test_int_and_one_hot_agree(student, rng):
     """backward_mlp: integer labels and one-hot labels give the same gradients"""
     sizes, params, X, labels, _ = random_problem(rng, 3)
-    _, cache = forward(params, X)
+    _, cache = mlp_forward(params, X)
     from_int = student.backward_mlp(params, cache, labels)
     from_one_hot = student.backward_mlp(params, cache, one_hot(labels, sizes[-1]))
     for key in params:
@@ -182,9 +164,9 @@ def test_int_and_one_hot_agree(student, rng):
 def test_gradient_of_the_mean(student, rng):
     """backward_mlp: a batch repeated twice gives the same gradients (the loss is a mean)"""
     sizes, params, X, labels, _ = random_problem(rng, 2)
-    once = student.backward_mlp(params, forward(params, X)[1], labels)
+    once = student.backward_mlp(params, mlp_forward(params, X)[1], labels)
     X2, labels2 = np.vstack([X, X]), np.concatenate([labels, labels])
-    twice = student.backward_mlp(params, forward(params, X2)[1], labels2)
+    twice = student.backward_mlp(params, mlp_forward(params, X2)[1], labels2)
     for key in params:
         check_array(twice[key], once[key], f"backward_mlp: grads[{key!r}] for the batch stacked twice vs once",
                     rtol=1e-9, atol=1e-12, hint="divide by m = the number of rows of this batch (len(y) or "
@@ -194,7 +176,7 @@ def test_gradient_of_the_mean(student, rng):
 def test_cache_and_params_unchanged(student, rng):
     """backward_mlp: the cache and the parameters are left untouched"""
     sizes, params, X, labels, _ = random_problem(rng, 2)
-    _, cache = forward(params, X)
+    _, cache = mlp_forward(params, X)
     before_cache = {k: v.copy() for k, v in cache.items()}
     before_params = {k: v.copy() for k, v in params.items()}
     student.backward_mlp(params, cache, labels)
@@ -210,7 +192,7 @@ def test_cache_and_params_unchanged(student, rng):
 def test_labels_shape_mismatch(student, rng):
     """backward_mlp: labels that do not match the batch raise ValueError naming both shapes"""
     sizes, params, X, labels, _ = random_problem(rng, 2)
-    _, cache = forward(params, X)
+    _, cache = mlp_forward(params, X)
     m, K = X.shape[0], sizes[-1]
     bad = np.zeros(m + 1, dtype=np.int64)
     msg = expect_raises(ValueError, student.backward_mlp, params, cache, bad,
@@ -258,7 +240,7 @@ def test_train_contract_and_progress(student, rng, sizes, lr):
             f"{where}: losses per epoch {np.round(values, 3).tolist()}: expected them finite and at least halved\n"
             "Hint: every mini-batch: probs, cache = forward_mlp(Xb, params); grads = backward_mlp(params, cache, yb); "
             "params[k] -= lr * grads[k] for every key")
-    accuracy = float(np.mean(forward(params, X)[0].argmax(axis=1) == labels))
+    accuracy = float(np.mean(mlp_forward(params, X)[0].argmax(axis=1) == labels))
     require(accuracy > 0.9, f"{where}: training accuracy {accuracy:.2f} on 3 separable clusters, expected > 0.9")
 
 
@@ -266,7 +248,7 @@ def test_train_history_is_mean_loss(student, rng):
     """train_mlp: history holds each epoch's mean cross-entropy"""
     X, labels = blobs(rng, per=20)
     params, history = student.train_mlp(X, labels, [2, 5, 3], lr=0.0, epochs=3, batch_size=15, rng=rng)
-    expected = mean_loss(params, X, labels)  # lr = 0: the parameters never move
+    expected = mean_cross_entropy(params, X, labels)  # lr = 0: the parameters never move
     check_array(np.asarray(history, dtype=np.float64), np.full(3, expected),
                 "train_mlp(..., lr=0.0, epochs=3): history (with lr = 0 every epoch has the loss of the initial net)",
                 rtol=1e-7, hint="history[e] is the mean cross-entropy over the epoch's samples: average the "

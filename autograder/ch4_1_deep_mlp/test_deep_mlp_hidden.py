@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from autograder.gradcheck import numerical_gradient, relative_error
+from autograder.oracle import mean_cross_entropy, mlp_forward
 from dlcourse.testing import check_array, expect_raises, require
 
 
@@ -43,29 +44,6 @@ SIGMOID_MAX, RELU_MIN, CONTRAST = 1e-3, 0.02, 1e3
 
 # ---------------------------------------------------------------- trusted helpers (numpy only)
 
-def act(name, Z):
-    return np.maximum(Z, 0) if name == "relu" else 1 / (1 + np.exp(-Z))
-
-
-def forward(params, X, activation):
-    L = len(params) // 2
-    cache, A = {"A0": X}, X
-    for l in range(1, L + 1):
-        Z = A @ params[f"W{l}"] + params[f"b{l}"]
-        if l < L:
-            A = act(activation, Z)
-        else:
-            E = np.exp(Z - Z.max(axis=1, keepdims=True))
-            A = E / E.sum(axis=1, keepdims=True)
-        cache[f"Z{l}"], cache[f"A{l}"] = Z, A
-    return A, cache
-
-
-def mean_loss(params, X, labels, activation):
-    P, _ = forward(params, X, activation)
-    return float(-np.mean(np.log(P[np.arange(len(labels)), labels])))
-
-
 def random_problem(rng, depth, activation):
     """A small net of ``depth`` layers of weights, a batch and labels, float64; ReLU nets away from the kinks."""
     sizes = [int(rng.integers(2, 6))] + [int(n) for n in rng.integers(3, 6, size=depth - 1)] + [int(rng.integers(2, 5))]
@@ -76,7 +54,7 @@ def random_problem(rng, depth, activation):
             params[f"W{l}"] = rng.normal(size=(sizes[l - 1], sizes[l])) * np.sqrt(2 / sizes[l - 1])
             params[f"b{l}"] = rng.normal(size=sizes[l]) * 0.1
         X = rng.normal(size=(m, sizes[0]))
-        _, cache = forward(params, X, activation)
+        _, cache = mlp_forward(params, X, activation)
         if activation != "relu" or all(np.abs(cache[f"Z{l}"]).min() > KINK and (cache[f"Z{l}"] > 0).mean() >= 0.4
                                        and (cache[f"Z{l}"] > 0).any(axis=1).all() for l in range(1, depth)):
             break  # ReLU: away from the kinks, and not a nearly dead net (whose tiny gradients drown in rounding)
@@ -96,7 +74,7 @@ def check_grads(grads, params, X, labels, activation, where):
             require(got.shape == params[key].shape,
                     f"{where}: d{key} has shape {got.shape}, {key} is {params[key].shape}\nHint: dW_l = "
                     "A_{l-1}.T @ dZ_l has W_l's shape; db_l = dZ_l.sum(axis=0) is 1-D")
-            numeric = numerical_gradient(lambda _: mean_loss(params, X, labels, activation), params[key],
+            numeric = numerical_gradient(lambda _: mean_cross_entropy(params, X, labels, activation), params[key],
                                          h=STEP[activation])
             err = relative_error(got, numeric)
             require(err < GRAD_TOL, f"{where}: d{key} (layer {l} of {L}): relative error {err:.1e} against the "
@@ -169,7 +147,7 @@ def test_init_errors(student, rng):
 def test_forward_matches(student, rng, activation, depth):
     """forward_deep: probs and cache of random nets of any depth"""
     sizes, params, X, _ = random_problem(rng, depth, activation)
-    expected, cache = forward(params, X, activation)
+    expected, cache = mlp_forward(params, X, activation)
     probs, got = student.forward_deep(X, params, activation=activation)
     where = f"forward_deep(X {X.shape}, {depth}-layer params {sizes}, {activation!r})"
     check_array(probs, expected, f"{where}: probs", rtol=1e-9, atol=1e-12,
@@ -188,7 +166,7 @@ def test_forward_float32(student, rng, activation):
     sizes, params, X, _ = random_problem(rng, 3, activation)
     p32 = {k: v.astype(np.float32) for k, v in params.items()}
     probs, _ = student.forward_deep(X.astype(np.float32), p32, activation=activation)
-    check_array(probs, forward(params, X, activation)[0], f"forward_deep(float32 X and params, {activation!r})",
+    check_array(probs, mlp_forward(params, X, activation)[0], f"forward_deep(float32 X and params, {activation!r})",
                 rtol=1e-4, atol=1e-6, dtype=np.float32)
 
 
@@ -223,7 +201,7 @@ def test_gradients_match_numerical(student, rng, activation, depth):
     """backward_deep: every gradient matches the numerical gradient (relative error < 1e-6)"""
     for _ in range(2):
         sizes, params, X, labels = random_problem(rng, depth, activation)
-        _, cache = forward(params, X, activation)
+        _, cache = mlp_forward(params, X, activation)
         grads = student.backward_deep(params, cache, labels, activation=activation)
         check_grads(grads, params, X, labels, activation,
                     f"backward_deep on a random {depth}-layer {activation} net {sizes}, m = {X.shape[0]}")
@@ -232,7 +210,7 @@ def test_gradients_match_numerical(student, rng, activation, depth):
 def test_gradients_one_hot(student, rng):
     """backward_deep: one-hot labels give the same gradients as integer labels"""
     sizes, params, X, labels = random_problem(rng, 3, "sigmoid")
-    _, cache = forward(params, X, "sigmoid")
+    _, cache = mlp_forward(params, X, "sigmoid")
     from_int = student.backward_deep(params, cache, labels, activation="sigmoid")
     from_one_hot = student.backward_deep(params, cache, np.eye(sizes[-1])[labels], activation="sigmoid")
     for key in params:
@@ -244,7 +222,7 @@ def test_gradients_one_hot(student, rng):
 def test_cache_and_params_unchanged(student, rng):
     """backward_deep: the cache and the parameters are left untouched"""
     sizes, params, X, labels = random_problem(rng, 3, "sigmoid")
-    _, cache = forward(params, X, "sigmoid")
+    _, cache = mlp_forward(params, X, "sigmoid")
     before = {**{f"cache[{k!r}]": v.copy() for k, v in cache.items()},
               **{f"params[{k!r}]": v.copy() for k, v in params.items()}}
     student.backward_deep(params, cache, labels, activation="sigmoid")
@@ -257,7 +235,7 @@ def test_cache_and_params_unchanged(student, rng):
 def test_backward_errors(student, rng):
     """backward_deep: unknown activation and mismatched labels raise ValueError"""
     sizes, params, X, labels = random_problem(rng, 3, "relu")
-    _, cache = forward(params, X, "relu")
+    _, cache = mlp_forward(params, X, "relu")
     msg = expect_raises(ValueError, student.backward_deep, params, cache, labels, activation="swish",
                         call="backward_deep(params, cache, y, activation='swish')",
                         hint="check the activation and raise ValueError for anything but 'relu' and 'sigmoid'")
