@@ -20,6 +20,9 @@ import sys
 _here = os.path.dirname(os.path.abspath(__file__))
 if _here not in sys.path:
     sys.path.insert(0, _here)
+# This folder is the kit the course grades with (source/, solutions/, autograder/): the TrustedGrades
+# preprocessor below grades with its suites, whichever checkout the grader is installed from.
+os.environ.setdefault("DLCOURSE_KIT", _here)
 
 c = get_config()  # noqa: F821 - provided by nbgrader's config loader
 
@@ -38,7 +41,7 @@ c.Execute.interrupt_on_timeout = True
 
 # Scores come from the grader process, not from the student's kernel (see dlcourse/nbgrader_course.py).
 try:
-    from dlcourse.nbgrader_course import TrustedGrades
+    from autograder.nbgrader_course import TrustedGrades
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
@@ -47,13 +50,14 @@ try:
     c.Autograde.autograde_preprocessors = _pps
     c.TrustedGrades.seed = int(os.environ.get("DLCOURSE_SEED", "0"))
 except ImportError as _exc:  # pragma: no cover - the kit is not installed: scores come from the kernel
-    print(f"nbgrader_config.py: dlcourse is not importable ({_exc}); pip install -e '.[instructor]'", file=sys.stderr)
+    print(f"nbgrader_config.py: the grader is not importable ({_exc}); "
+          "pip install -e ./runtime -e '.[instructor]'", file=sys.stderr)
 
 # nbgrader's source notebooks, made from source/ (only files whose content changed are rewritten).
 try:
     from pathlib import Path
 
-    from dlcourse.build import nbgrader_sources
+    from autograder.build import nbgrader_sources
 
     nbgrader_sources(Path(_here))
 except Exception as _exc:  # noqa: BLE001 - a chapter being edited must not break every nbgrader command

@@ -3,23 +3,22 @@
 The suites never import the submission: the ``student`` fixture hands them a proxy to a sandboxed worker
 per chapter (:mod:`autograder.sandbox`). A chapter's worker holds only that chapter's files from the
 submission and the reference modules of earlier chapters, so a bug in 1.3 cannot fail 3.4. Scores are
-assembled here from pytest's own reports, never from anything the worker wrote.
+assembled here from pytest's own reports (:mod:`dlcourse.testrun`), never from anything the worker wrote.
 """
 from __future__ import annotations
 
-import io
-import os
 import shutil
 import tempfile
 import time
-from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
+from dlcourse.chapters import Chapter, is_chapter_dir
+from dlcourse.nbmodule import NotebookError, chapter_names, module_from_notebook
+from dlcourse.pytest_plugin import STUDENT_MODULES
+from dlcourse.testrun import Collector, TestResult, run
 
-from dlcourse.chapters import Chapter, is_chapter_dir, list_chapters, repo_root
-
+from .kit import Kit, KitError
 from .sandbox.launcher import Limits
 from .sandbox.proxy import ChapterRunner
 
@@ -27,25 +26,7 @@ AUTOGRADER = Path(__file__).resolve().parent
 
 
 class GradingError(Exception):
-    """The grader itself cannot run (missing path, not a submission); the message is one line for a person."""
-
-
-@dataclass
-class TestResult:
-    chapter: Chapter
-    title: str
-    score: float
-    max_score: float
-    output: str
-    hidden: bool
-
-    @property
-    def name(self) -> str:
-        return f"{self.chapter.number} {self.title}"
-
-    @property
-    def passed(self) -> bool:
-        return self.score >= self.max_score
+    """The grader itself cannot run (missing path, not a submission, no kit); the message is one line."""
 
 
 @dataclass
@@ -65,23 +46,18 @@ class Report:
     def max_score(self) -> float:
         return sum(r.max_score for r in self.results)
 
+    @property
+    def leaderboard(self) -> list[tuple]:
+        """The figures the suites recorded for a leaderboard: ``(name, value)`` or ``(name, value, order)``."""
+        return [entry for r in self.results for entry in r.leaderboard]
 
-@dataclass
-class Kit:
-    """Where the suites and reference modules are (defaults: this repository)."""
 
-    source: Path = field(default_factory=lambda: repo_root() / "source")
-    solutions: Path = field(default_factory=lambda: repo_root() / "solutions")
-    hidden: Path = AUTOGRADER
-    exercises: Path = field(default_factory=lambda: repo_root() / "exercises")
-
-    def chapters(self) -> list[Chapter]:
-        return list_chapters(self.source)
-
-    def suites(self, chapter: Chapter) -> list[Path]:
-        visible = sorted((self.source / chapter.name).glob("test_*.py"))
-        hidden = sorted((self.hidden / chapter.name).glob("test_*.py"))
-        return visible + hidden
+def find_kit(path=None) -> Kit:
+    """:meth:`Kit.find`, its failure as a :class:`GradingError`."""
+    try:
+        return Kit.find(path)
+    except KitError as exc:
+        raise GradingError(str(exc)) from None
 
 
 def chapter_notebook(folder: Path, chapter: Chapter) -> Path | None:
@@ -94,7 +70,7 @@ def chapter_notebook(folder: Path, chapter: Chapter) -> Path | None:
 
 
 def _untouched_stub(py: Path, chapter: Chapter, kit: Kit) -> bool:
-    stub = kit.exercises / chapter.name / py.name
+    stub = kit.stub(chapter)
     try:
         return stub.is_file() and py.read_bytes() == stub.read_bytes()
     except OSError:
@@ -108,14 +84,14 @@ def submission_files(submission: Path, chapter: Chapter, kit: Kit, scratch: Path
     The chapter's own ``.py`` files come from the submission (tests and conftest excluded); every earlier
     chapter's module comes from the reference solutions. A chapter submitted as a notebook (nbgrader's
     layout, or a folder per chapter holding ``<topic>.ipynb``) is turned into ``<topic>.py`` in ``scratch``
-    by the rule of :func:`dlcourse.notebook.module_code` (the caller owns ``scratch`` and removes it); the
-    notebook is used when there is no module, or when the module is still the release's untouched stub.
+    by the rule of :mod:`dlcourse.nbmodule` (the caller owns ``scratch`` and removes it); the notebook is used
+    when there is no module, or when the module is still the release's untouched stub.
     """
     folder = submission / chapter.name
     files: dict[str, Path] = {}
-    for earlier in kit.chapters():
+    for earlier in kit.references():
         if earlier < chapter:
-            ref = kit.solutions / earlier.name / f"{earlier.module}.py"
+            ref = kit.reference(earlier)
             if ref.exists():
                 files[ref.name] = ref
     if not folder.is_dir():
@@ -123,10 +99,8 @@ def submission_files(submission: Path, chapter: Chapter, kit: Kit, scratch: Path
     py = folder / f"{chapter.module}.py"
     notebook = chapter_notebook(folder, chapter)
     if notebook is not None and (not py.is_file() or _untouched_stub(py, chapter, kit)):
-        from dlcourse.notebook import NotebookError, chapter_names, module_from_notebook
-
         try:
-            names = chapter_names((kit.source / chapter.name / f"{chapter.module}.py").read_text())
+            names = chapter_names(kit.master(chapter).read_text())
             code = module_from_notebook(notebook, chapter.module, names)
         except NotebookError as exc:
             return files, f"{chapter.name}/{exc}"
@@ -145,83 +119,22 @@ def submission_files(submission: Path, chapter: Chapter, kit: Kit, scratch: Path
     return files, None
 
 
-def _shorten(text: str, limit: int = 3000) -> str:
-    """Keep a long message's head (what failed) and tail (the hint), dropping the middle (a huge array)."""
-    if len(text) <= limit:
-        return text
-    half = limit // 2
-    return f"{text[:half]}\n[... {len(text) - limit} characters left out ...]\n{text[-half:]}"
+class _Sandboxed:
+    """pytest plugin: the ``student`` fixture gets the chapter's proxy, and test callbacks travel by value."""
 
-
-def _failure_text(report) -> str:
-    """What a student sees of a failure: the message only, never the suite's source lines (a plain
-    ``assert`` in a hidden suite would otherwise show the hidden test's code in the feedback)."""
-    crash = getattr(report.longrepr, "reprcrash", None)
-    if crash is not None and crash.message:
-        return crash.message.strip().removeprefix("Failed: ")
-    return report.longreprtext.strip()
-
-
-class _Collector:
-    """pytest plugin: hands out the proxies and records one result per test."""
-
-    def __init__(self, runners: dict[str, ChapterRunner], hidden_root: Path):
-        self.runners, self.hidden_root = runners, hidden_root.resolve()
-        self.results: dict[str, TestResult] = {}
-        self.errors: list[str] = []
-        self.uses_mnist = False
+    def __init__(self, runners: dict[str, ChapterRunner]):
+        self.runners = runners
 
     def pytest_configure(self, config):
-        config._dlcourse_runners = self.runners
-        self.rootpath = Path(config.rootpath)
-
-    def _is_hidden(self, fspath) -> bool:
-        """Whether a report's file (its path is relative to pytest's rootdir, not to the cwd) is a hidden suite."""
-        return self.hidden_root in (self.rootpath / fspath).resolve().parents
+        config.stash[STUDENT_MODULES] = lambda chapter: self.runners[chapter.name].module()
 
     def pytest_collection_modifyitems(self, items):
         # Test callbacks handed to student functions (the f of a numerical gradient) are defined in the
         # suites, which the worker cannot import: send those modules' functions by value.
         import cloudpickle
 
-        self.uses_mnist = any("mnist" in getattr(item, "fixturenames", ()) for item in items)
         for module in {item.module for item in items if getattr(item, "module", None) is not None}:
             cloudpickle.register_pickle_by_value(module)
-
-    def pytest_collectreport(self, report):
-        if report.failed:
-            self.errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
-        elif report.skipped:  # a whole suite skipped (e.g. PyTorch not installed): one zero-point entry
-            from dlcourse.chapters import chapter_of_path
-
-            chapter = chapter_of_path(Path(report.fspath))
-            reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            if chapter is not None:
-                title = f"{Path(report.fspath).stem} skipped"
-                self.results[report.nodeid] = TestResult(chapter, title, 0.0, 0.0, f"skipped: {reason.removeprefix('Skipped: ')}",
-                                                         self._is_hidden(report.fspath))
-
-    def pytest_runtest_logreport(self, report):
-        from dlcourse.chapters import chapter_of_path
-
-        path = Path(report.fspath)
-        chapter = chapter_of_path(path)
-        if chapter is None:
-            return
-        item_title = getattr(report, "dlcourse_title", report.nodeid.split("::")[-1])
-        points = getattr(report, "dlcourse_points", 1.0)
-        hidden = self._is_hidden(report.fspath)
-        res = self.results.get(report.nodeid)
-        if res is None:
-            res = self.results[report.nodeid] = TestResult(chapter, item_title, 0.0, points, "", hidden)
-        if report.when == "call" and report.passed:
-            res.score = points
-        if report.skipped:
-            reason = report.longrepr[-1] if isinstance(report.longrepr, tuple) else str(report.longrepr)
-            res.score, res.max_score, res.output = 0.0, 0.0, f"skipped: {reason}"
-        elif report.failed:
-            res.score = 0.0
-            res.output = _shorten((res.output + "\n" + _failure_text(report)).strip())
 
 
 def _describe_data() -> str:
@@ -251,18 +164,21 @@ def grade(submission: Path, chapters: list[Chapter], *, seed: int = 0, budget: f
     """Grade ``chapters`` of ``submission``; every test of those chapters gets a result.
 
     ``hide_also``: more folders the submission's code must not see (other students' submissions, the
-    gradebook being written), besides the kit and the submission itself.
+    gradebook being written), besides the kit, the grader's code and the submission itself.
     """
     from .sandbox.launcher import isolation_level
 
-    kit = kit or Kit()
+    from .reference import use_kit
+
+    kit = kit or find_kit()
+    use_kit(kit)
     submission = submission.resolve()
     start = time.monotonic()
-    hide = sorted({p.resolve() for p in (repo_root(), kit.source, kit.solutions, kit.hidden, submission,
+    hide = sorted({p.resolve() for p in (kit.root, kit.source, kit.solutions, kit.hidden, AUTOGRADER, submission,
                                          *hide_also)})
     runners: dict[str, ChapterRunner] = {}
     report = Report(chapters=chapters, isolation=isolation_level())
-    paths: list[str] = []
+    paths: list[Path] = []
     scratch = Path(tempfile.mkdtemp(prefix="dlcourse-notebooks-"))  # modules made from notebooks
     hide.append(scratch)
     for chapter in chapters:
@@ -271,31 +187,19 @@ def grade(submission: Path, chapters: list[Chapter], *, seed: int = 0, budget: f
         runner.failure = problem
         if problem:
             report.notes[chapter.name] = problem
-        paths += [str(p) for p in kit.suites(chapter)]
-    collector = _Collector(runners, kit.hidden)
-    args = ["-q", "-p", "no:cacheprovider", "--import-mode=importlib", "-o", "addopts=",
-            "--rootdir", str(kit.source.parent), "--dlcourse-seed", str(seed), "-W", "default", *paths]
-    sink = io.StringIO()
-    # Only our plugin: third-party ones installed beside the grader (hypothesis, randomly, ...) cost start-up
-    # time and could reorder or alter the suites.
-    autoload = os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD")
-    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+        paths += kit.suites(chapter)
+    collector = Collector(kit.hidden)
     try:
-        with redirect_stdout(sink), redirect_stderr(sink):
-            code = pytest.main(["-p", "dlcourse.pytest_plugin", *args], plugins=[collector])
+        code, output = run(paths, [collector, _Sandboxed(runners)], rootdir=kit.root, seed=seed)
     finally:
-        if autoload is None:
-            del os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"]
-        else:
-            os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = autoload
         for runner in runners.values():
             runner.close_worker()
         shutil.rmtree(scratch, ignore_errors=True)
     if collector.errors or code not in (0, 1):
         # A suite that cannot be collected is the kit's fault, not the student's: say so loudly.
-        detail = "\n".join(collector.errors) or sink.getvalue()[-3000:]
+        detail = "\n".join(collector.errors) or output[-3000:]
         raise GradingError(f"the test suites could not run (pytest exit {int(code)}):\n{detail}")
-    report.results = sorted(collector.results.values(), key=lambda r: r.chapter)
+    report.results = collector.ordered()
     if collector.uses_mnist:
         report.data = _describe_data()
     report.seconds = time.monotonic() - start
@@ -303,3 +207,12 @@ def grade(submission: Path, chapters: list[Chapter], *, seed: int = 0, budget: f
         if runner.outputs and name not in report.notes:
             report.notes[name] = "printed output: " + runner.outputs[-1][-300:]
     return report
+
+
+def grade_module(chapter: Chapter, source: str, seed: int, kit: Kit | None = None) -> list[TestResult]:
+    """One chapter's module text (a notebook's cells, say) graded like a submission: the chapter's results."""
+    with tempfile.TemporaryDirectory(prefix="dlcourse-module-") as tmp:
+        folder = Path(tmp) / chapter.name
+        folder.mkdir()
+        (folder / f"{chapter.module}.py").write_text(source)
+        return grade(Path(tmp), [chapter], seed=seed, kit=kit).results

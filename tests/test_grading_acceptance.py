@@ -18,6 +18,9 @@ def test_reference_solutions_score_full_marks(tmp_path, seed):
     assert not failed, "\n".join(failed)
     assert results["score"] > 0 and set(per_chapter(results)) == set(CHAPTERS)
     assert "100.0%" in proc.stdout
+    # The capstone's accuracy, measured by the grader from the predictions, for Gradescope's leaderboard.
+    (board,) = results["leaderboard"]
+    assert board["name"] == "Capstone test accuracy" and 0.9 < board["value"] <= 1.0
 
 
 def test_untouched_exercises_score_zero_with_not_implemented(tmp_path):

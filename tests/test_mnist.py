@@ -23,21 +23,20 @@ import pytest
 
 from dlcourse import mnist
 
-# Resolved once at import, before the autouse fixture below clears the env var.
-REAL_DIR = (Path(os.environ[mnist.ENV_VAR]) if os.environ.get(mnist.ENV_VAR)
-            else Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist")
-needs_real = pytest.mark.skipif(
-    not (REAL_DIR / "t10k-images-idx3-ubyte.gz").is_file(),
-    reason=f"offline MNIST copy not found at {REAL_DIR} (set {mnist.ENV_VAR})")
+# The copy that ships inside the package (the 5k subset and the official test set), resolved before the
+# autouse fixture below hides it from the lookup.
+REAL_DIR = mnist.BUNDLED_DIR
 
 TEST_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]  # official t10k label counts
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(monkeypatch, tmp_path):
-    """No user env var, an empty private cache, and no proxies (so 127.0.0.1 is hit directly)."""
+    """No user env var, an empty private cache, the package's copy out of the lookup (tests that want it name it
+    or put it back), and no proxies (so 127.0.0.1 is hit directly)."""
     monkeypatch.delenv(mnist.ENV_VAR, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setattr(mnist, "BUNDLED_DIR", tmp_path / "no-bundled-copy")
     for var in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
         monkeypatch.delenv(var, raising=False)
         monkeypatch.delenv(var.upper(), raising=False)
@@ -85,7 +84,6 @@ def cli(argv):
 
 
 # ---------------------------------------------------------------- real data
-@needs_real
 def test_load_test_set_real():
     X, y = mnist.load_mnist("test", REAL_DIR)
     assert X.shape == (10_000, 784) and X.dtype == np.float64
@@ -94,7 +92,6 @@ def test_load_test_set_real():
     assert np.bincount(y, minlength=10).tolist() == TEST_COUNTS
 
 
-@needs_real
 def test_load_train_real_subset_or_full():
     X, y = mnist.load_mnist("train", REAL_DIR, flatten=False, dtype=np.float32)
     kind = mnist.training_set(REAL_DIR)
@@ -109,15 +106,31 @@ def test_load_train_real_subset_or_full():
     np.testing.assert_array_equal(flat, X.reshape(n, 784))
 
 
-@needs_real
 def test_shipped_copy_is_subset5k():
-    if (REAL_DIR / mnist.TRAIN_FULL_FILES[0]).is_file():
-        pytest.skip("this data dir holds the full training set")
+    assert not (REAL_DIR / mnist.TRAIN_FULL_FILES[0]).exists(), "the package ships the 5k subset only"
     assert mnist.training_set(REAL_DIR) == "subset5k"
     assert mnist.find_data_dir(REAL_DIR).resolve() == REAL_DIR.resolve()
+    for name in mnist.TEST_FILES + mnist.TRAIN_5K_FILES:  # the published bytes, and the attribution beside them
+        assert sha((REAL_DIR / name).read_bytes()) == mnist.KNOWN_FILES[name].sha256, name
+    readme = (REAL_DIR / "README.md").read_text()
+    assert "CC BY-SA 3.0" in readme and "LeCun" in readme
 
 
-@needs_real
+def test_packaged_copy_is_found_with_no_flag_and_no_variable(monkeypatch):
+    """A fresh install: no --data-dir, no $DLCOURSE_MNIST_DIR, an empty cache: the package's own copy."""
+    monkeypatch.setattr(mnist, "BUNDLED_DIR", REAL_DIR)
+    assert mnist.find_data_dir() == REAL_DIR and mnist.training_set() == "subset5k"
+    X, y = mnist.load_mnist("test")
+    assert X.shape == (10_000, 784) and np.bincount(y).tolist() == TEST_COUNTS
+    assert "the copy inside the dlcourse package" in mnist.describe()
+
+
+def test_downloaded_full_set_is_preferred_to_the_packaged_copy(tmp_path, monkeypatch):
+    monkeypatch.setattr(mnist, "BUNDLED_DIR", REAL_DIR)
+    cache = touch_set(tmp_path / "xdg-cache" / "dlcourse" / "mnist", train="full")
+    assert mnist.find_data_dir() == cache and mnist.training_set() == "full"
+
+
 def test_env_var_is_used(monkeypatch):
     monkeypatch.setenv(mnist.ENV_VAR, str(REAL_DIR))
     assert mnist.find_data_dir().resolve() == REAL_DIR.resolve()
@@ -125,7 +138,6 @@ def test_env_var_is_used(monkeypatch):
     assert X.shape == (10_000, 784)
 
 
-@needs_real
 def test_memoized_no_rehash_and_fresh_copies(monkeypatch):
     mnist.clear_cache()
     calls = []
@@ -140,7 +152,6 @@ def test_memoized_no_rehash_and_fresh_copies(monkeypatch):
     assert X2.min() == 0.0 and y2.min() == 0, "callers get fresh copies, not the memo"
 
 
-@needs_real
 def test_describe_real():
     text = mnist.describe(REAL_DIR)
     assert os.path.abspath(REAL_DIR) in text
@@ -150,7 +161,6 @@ def test_describe_real():
 
 
 # ---------------------------------------------------------------- checksums
-@needs_real
 def test_flipped_byte_is_a_checksum_error(tmp_path):
     d = copy_real(tmp_path / "data")
     bad = d / "t10k-labels-idx1-ubyte.gz"
@@ -167,7 +177,6 @@ def test_flipped_byte_is_a_checksum_error(tmp_path):
     assert cli(["data", "--data-dir", str(d)]) == 1
 
 
-@needs_real
 def test_truncated_local_file_names_size(tmp_path):
     d = copy_real(tmp_path / "data")
     f = d / "train5k-images-idx3-ubyte.gz"
@@ -417,14 +426,12 @@ def test_default_download_table_is_the_full_set():
 
 
 # ---------------------------------------------------------------- CLI
-@needs_real
 def test_cli_data_found(capsys):
     assert cli(["data", "--data-dir", str(REAL_DIR)]) == 0
     out = capsys.readouterr().out
     assert "sha256 OK" in out and os.path.abspath(REAL_DIR) in out
 
 
-@needs_real
 def test_cli_data_env_var(capsys, monkeypatch):
     monkeypatch.setenv(mnist.ENV_VAR, str(REAL_DIR))
     assert cli(["data"]) == 0

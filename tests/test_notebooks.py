@@ -24,8 +24,8 @@ import nbformat
 import pytest
 
 from dlcourse.chapters import Chapter, list_chapters
-from dlcourse.nbbuild import BEGIN, END, lesson_html
-from dlcourse.notebook import module_code, read_code_cells
+from autograder.nbbuild import BEGIN, END, lesson_html
+from dlcourse.nbmodule import module_code, read_code_cells
 
 from .grading import ROOT, per_chapter, run_grade
 
@@ -84,7 +84,7 @@ def runs(tmp_path_factory):
     courses = {}
     for name, students in (("course-a", ("alice",)), ("course-b", ("bob", "mallory"))):
         course = courses[name] = base / name
-        for tree in ("source", "exercises", "solutions"):
+        for tree in ("source", "exercises", "solutions", "autograder"):  # a course folder is a whole kit
             shutil.copytree(ROOT / tree, course / tree, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         shutil.copy(ROOT / "nbgrader_config.py", course)
         if "alice" in students:
@@ -115,7 +115,7 @@ def runs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def executed(runs):
     """Every solution notebook, executed top to bottom in its folder: ``{chapter: (notebook, seconds)}``."""
-    from dlcourse.nbbuild import execute
+    from autograder.nbbuild import execute
 
     out = {}
     for chapter in CHAPTERS:
@@ -196,7 +196,7 @@ print(f(3))
 
 @pytest.mark.parametrize("name, ok", [("f", True), ("nope", False)])
 def test_lesson_placeholders(tmp_path, name, ok):
-    from dlcourse.build import BuildError, build
+    from autograder.build import BuildError, build
 
     kit = tmp_path / "kit" / "source" / "ch9_1_demo"
     kit.mkdir(parents=True)
@@ -268,10 +268,10 @@ def test_visible_tests_at_home_run_beside_the_notebook(monkeypatch):
     monkeypatch.chdir(ROOT / "exercises" / chapter.name)
     solved = module_code(read_code_cells(nb_path("solutions", chapter)), "sigmoid", ["sigmoid", "sigmoid_derivative"])
     results = notebook._home_visible(chapter, solved)
-    assert len(results) == 3 and all(r["score"] == r["max_score"] == 1 for r in results)
+    assert len(results) == 3 and all(r.score == r.max_score == 1 for r in results)
     stub = module_code(read_code_cells(nb_path("exercises", chapter)), "sigmoid", ["sigmoid", "sigmoid_derivative"])
     results = notebook._home_visible(chapter, stub)
-    assert all(r["score"] == 0 and "not implemented yet" in r["output"] for r in results)
+    assert all(r.score == 0 and "not implemented yet" in r.message for r in results)
 
 
 # ------------------------------------------------------------------------------------------------ execution

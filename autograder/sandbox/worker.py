@@ -45,28 +45,33 @@ def _open_up_python(uid: int, scratch: str) -> None:
     """Let ``uid`` reach the interpreter's files when an ancestor (``/root``, mode 700) blocks it.
 
     The blocking folder is replaced, in this mount namespace only, by an empty tmpfs into which just the
-    folders Python needs are bind-mounted back, so everything else in it stays out of reach.
+    folders Python needs are bind-mounted back, so everything else in it stays out of reach. A folder put back
+    may be closed too (a virtual environment inside a private temporary folder): the next level is opened the
+    same way, until every path Python needs can be walked.
     """
     needed = {os.path.realpath(p) for p in sys.path if p and os.path.isdir(p)}
     needed |= {os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix)}
-    blocked: dict[str, set[str]] = {}
-    for path in needed:
-        parts = path.split(os.sep)
-        for i in range(2, len(parts)):
-            anc = os.sep.join(parts[:i])
-            if not _traversable(anc, uid):
-                blocked.setdefault(anc, set()).add(parts[i])
-                break
-    for anc, children in blocked.items():
-        stage = os.path.join(scratch, ".stage")
-        os.makedirs(stage, exist_ok=True)
-        _mount(anc, stage, None, MS_BIND | MS_REC, None)
-        _mount("tmpfs", anc, "tmpfs", 0, "mode=0755")
-        for child in children:
-            os.makedirs(os.path.join(anc, child), exist_ok=True)
-            _mount(os.path.join(stage, child), os.path.join(anc, child), None, MS_BIND | MS_REC, None)
-        ctypes.CDLL(None).umount2(os.fsencode(stage), MNT_DETACH)
-        os.rmdir(stage)
+    stage = os.path.join(scratch, ".stage")
+    for _ in range(64):  # one level per round; paths are never this deep
+        blocked: dict[str, set[str]] = {}
+        for path in needed:
+            parts = path.split(os.sep)
+            for i in range(2, len(parts)):
+                anc = os.sep.join(parts[:i])
+                if not _traversable(anc, uid):
+                    blocked.setdefault(anc, set()).add(parts[i])
+                    break
+        if not blocked:
+            return
+        for anc, children in blocked.items():
+            os.makedirs(stage, exist_ok=True)
+            _mount(anc, stage, None, MS_BIND | MS_REC, None)
+            _mount("tmpfs", anc, "tmpfs", 0, "mode=0755")
+            for child in children:
+                os.makedirs(os.path.join(anc, child), exist_ok=True)
+                _mount(os.path.join(stage, child), os.path.join(anc, child), None, MS_BIND | MS_REC, None)
+            ctypes.CDLL(None).umount2(os.fsencode(stage), MNT_DETACH)
+            os.rmdir(stage)
 
 
 def confine(cfg: dict) -> None:

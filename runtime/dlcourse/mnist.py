@@ -11,7 +11,9 @@ Where it looks, in this order:
    replaced by another copy;
 2. the directory named by the environment variable ``DLCOURSE_MNIST_DIR``;
 3. the user cache, ``$XDG_CACHE_HOME/dlcourse/mnist`` (default
-   ``~/.cache/dlcourse/mnist``), where :func:`download` saves the files.
+   ``~/.cache/dlcourse/mnist``), where :func:`download` saves the files;
+4. the copy inside this package (``dlcourse/data/mnist``: the 5k training
+   subset and the official test set), so that a fresh install works offline.
 
 A directory counts when it holds the official 10k test set plus a training set:
 the full 60k set (``train-*``) is preferred over the 5k subset (``train5k-*``,
@@ -60,6 +62,8 @@ __all__ = [
 ]
 
 ENV_VAR = "DLCOURSE_MNIST_DIR"
+# The 5k training subset and the official test set ship inside the package (2.4 MB): the last place looked.
+BUNDLED_DIR = Path(__file__).resolve().parent / "data" / "mnist"
 
 IMAGE_MAGIC = 2051  # 0x00000803: unsigned byte data, 3 dimensions
 LABEL_MAGIC = 2049  # 0x00000801: unsigned byte data, 1 dimension
@@ -347,6 +351,7 @@ def _candidates(data_dir: str | os.PathLike | None) -> list[_Candidate]:
     return [
         _Candidate(f"${ENV_VAR}", _norm(env) if env else None),
         _Candidate("user cache", default_cache_dir()),
+        _Candidate("the copy inside the dlcourse package", BUNDLED_DIR),
     ]
 
 
@@ -380,7 +385,8 @@ def find_data_dir(data_dir: str | os.PathLike | None = None) -> Path:
 
     Args:
         data_dir: a directory to use; when given it is the only one looked at.
-            None searches ``$DLCOURSE_MNIST_DIR`` then the user cache.
+            None searches ``$DLCOURSE_MNIST_DIR``, the user cache, then the
+            copy inside the package.
 
     Returns:
         Absolute path of the first directory holding the test set and a training set.
@@ -419,8 +425,8 @@ def load_mnist(split: str = "train", data_dir: str | os.PathLike | None = None, 
         split: ``"train"`` (the full 60k set when present, else the 5k subset,
             which is SORTED BY LABEL: shuffle before training) or ``"test"``
             (always the official 10k test set).
-        data_dir: where the files are; None searches ``$DLCOURSE_MNIST_DIR``
-            then the user cache (see :func:`find_data_dir`).
+        data_dir: where the files are; None searches ``$DLCOURSE_MNIST_DIR``,
+            the user cache, then the package's copy (see :func:`find_data_dir`).
         flatten: True gives X of shape ``(N, 784)``; False gives ``(N, 1, 28, 28)`` (NCHW).
         dtype: floating dtype of X.
 
@@ -677,9 +683,10 @@ def add_data_command(subparsers: "argparse._SubParsersAction") -> argparse.Argum
     p = subparsers.add_parser(
         "data", help="find and check the MNIST files, or download them",
         description="Report where the MNIST files are, whether their checksums are OK and which "
-                    f"training set is in use. Search order: --data-dir, ${ENV_VAR}, {default_cache_dir()}.")
+                    f"training set is in use. Search order: --data-dir, ${ENV_VAR}, {default_cache_dir()}, "
+                    "then the 5k subset inside the package.")
     p.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
-                   help=f"folder with the MNIST .gz IDX files (default: ${ENV_VAR}, then the user cache)")
+                   help=f"folder with the MNIST .gz IDX files (default: ${ENV_VAR}, the user cache, the package's copy)")
     p.set_defaults(func=_cmd_data)
     actions = p.add_subparsers(dest="data_action", metavar="ACTION",
                                help="optional; without one, report and exit 0 (data OK) or 1")

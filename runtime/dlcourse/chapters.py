@@ -1,8 +1,9 @@
 """Chapters: names, numbers and where their files live.
 
-A chapter folder is named ``chM_N_topic`` (``ch1_3_sigmoid``); the same name is used in ``source/``,
-``exercises/``, ``solutions/`` and ``autograder/``. Its student module is ``topic.py`` (``sigmoid.py``),
-and ``M.N`` (``1.3``) is how people, scores and commands refer to it.
+A chapter folder is named ``chM_N_topic`` (``ch1_3_sigmoid``); the same name is used in a student's
+repository and, in the instructor's kit, in its sources, release, solutions and hidden suites.
+Its student module is ``topic.py`` (``sigmoid.py``), and ``M.N`` (``1.3``) is how people, scores and
+commands refer to it.
 """
 from __future__ import annotations
 
@@ -59,16 +60,29 @@ def list_chapters(root: Path) -> list[Chapter]:
 
 
 def select(chapters: list[Chapter], spec: str | None) -> list[Chapter]:
-    """Filter ``chapters`` by a comma-separated list of numbers or names (``"1.1,ch1_3_sigmoid"``)."""
+    """Filter ``chapters`` by a comma-separated list of numbers, names or ranges of numbers
+    (``"1.1,ch1_3_sigmoid"``, ``"1.1-2.4"``, ``"1.1-2.4,3.1"``); a range takes every chapter between its ends."""
     if not spec:
         return list(chapters)
     wanted = [s.strip() for s in spec.split(",") if s.strip()]
     by_key = {c.number: c for c in chapters} | {c.name: c for c in chapters}
-    unknown = [w for w in wanted if w not in by_key]
+    known = ", ".join(c.number for c in chapters)
+    picked: set[Chapter] = set()
+    unknown = []
+    for w in wanted:
+        if w in by_key:
+            picked.add(by_key[w])
+            continue
+        lo, sep, hi = w.partition("-")
+        if sep and lo.strip() in by_key and hi.strip() in by_key:
+            first, last = by_key[lo.strip()], by_key[hi.strip()]
+            if last < first:
+                raise ChapterError(f"chapter range {w} runs backwards; write {last.number}-{first.number}")
+            picked |= {c for c in chapters if first <= c <= last}
+        else:
+            unknown.append(w)
     if unknown:
-        known = ", ".join(c.number for c in chapters)
         raise ChapterError(f"unknown chapter(s) {', '.join(unknown)}; this kit has {known}")
-    picked = {by_key[w] for w in wanted}
     return [c for c in chapters if c in picked]
 
 
@@ -78,8 +92,3 @@ def chapter_of_path(path: Path) -> Chapter | None:
         if CHAPTER_RE.match(part):
             return Chapter.from_name(part)
     return None
-
-
-def repo_root() -> Path:
-    """The kit's root folder (holding source/, autograder/, solutions/)."""
-    return Path(__file__).resolve().parents[1]

@@ -3,13 +3,16 @@
 Fixtures:
 
 * ``student``: the student's module of the chapter the test file belongs to. At home it is the module
-  beside the test file, imported directly; under ``dlcourse grade`` it is a proxy whose functions run in a
-  sandboxed worker (see ``autograder.sandbox``). Either way an untouched stub fails with
-  "... is not implemented yet" instead of a traceback.
+  beside the test file, imported directly; a grader that puts a provider in ``config.stash[STUDENT_MODULES]``
+  hands out its own stand-in instead (a proxy whose functions run in a sandboxed worker). Either way an
+  untouched stub fails with "... is not implemented yet" instead of a traceback.
 * ``seed`` / ``rng``: a seeded ``numpy.random.Generator`` per test, drawn from ``--dlcourse-seed`` (the grader
   picks it, so a hard-coded answer cannot pass) and the test's id (so tests do not share streams).
 
 Marker: ``@pytest.mark.points(n)`` weights a test (default 1 point).
+
+What the plugin knows about a test travels in pytest's ``item.user_properties`` (keys in
+:mod:`dlcourse.testrun`): its points and title from collection, and the stub it ran into, if any.
 """
 from __future__ import annotations
 
@@ -18,20 +21,36 @@ import importlib.util
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
 
+from . import testrun
 from .chapters import Chapter, chapter_of_path, is_chapter_dir
+
+STUDENT_MODULES = pytest.StashKey[Callable[[Chapter], object]]()
+"""A grader's provider of the chapter's module (``config.stash[STUDENT_MODULES] = provider``); unset at home."""
 
 
 def pytest_addoption(parser):
-    parser.addoption("--dlcourse-seed", type=int, default=0,
-                     help="seed for the random inputs of the chapter tests (default 0)")
+    group = parser.getgroup("dlcourse", "chapter tests (dlcourse)")
+    group.addoption("--dlcourse-seed", type=int, default=0,
+                    help="seed for the random inputs of the chapter tests (default 0)")
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "points(n): weight of a chapter test in the score (default 1)")
+
+
+def pytest_itemcollected(item):
+    # The test's points and its title (the docstring's first line), for whoever reads the reports.
+    marker = item.get_closest_marker("points")
+    doc = (getattr(getattr(item, "function", None), "__doc__", None) or "").strip().splitlines()
+    title = doc[0].strip() if doc else getattr(item, "originalname", item.name).removeprefix("test_").replace("_", " ")
+    param = getattr(item, "callspec", None)
+    item.user_properties += [(testrun.POINTS, float(marker.args[0]) if marker else 1.0),
+                             (testrun.TITLE, f"{title} [{param.id}]" if param else title)]
 
 
 @pytest.fixture
@@ -66,10 +85,11 @@ def _import_beside(test_file: Path, chapter: Chapter):
 
 
 class StudentModule:
-    """Wraps the student's module (or its proxy) so that missing work fails with a plain message."""
+    """Wraps the student's module (or its proxy) so that missing work fails with a plain message; ``item`` is
+    the test, whose ``user_properties`` learn which stub it ran into."""
 
-    def __init__(self, module, chapter: Chapter):
-        self._module, self._chapter = module, chapter
+    def __init__(self, module, chapter: Chapter, item=None):
+        self._module, self._chapter, self._item = module, chapter, item
 
     def __getattr__(self, name: str):
         where = f"{self._chapter.name}/{self._chapter.module}.py"
@@ -78,7 +98,7 @@ class StudentModule:
         except AttributeError:
             pytest.fail(f"{self._chapter.number} {name}: {where} defines no function {name!r} "
                         "(was it renamed or deleted?)", pytrace=False)
-        return StudentCode(fn, self._chapter, name) if callable(fn) else fn
+        return StudentCode(fn, self._chapter, name, self._item) if callable(fn) else fn
 
 
 def _is_student_object(value, chapter: Chapter) -> bool:
@@ -97,8 +117,8 @@ class StudentCode:
     results that are the student's own objects are wrapped the same way.
     """
 
-    def __init__(self, target, chapter: Chapter, label: str):
-        self._target, self._chapter, self._label = target, chapter, label
+    def __init__(self, target, chapter: Chapter, label: str, item=None):
+        self._target, self._chapter, self._label, self._item = target, chapter, label, item
         self.__name__ = label.rsplit(".", 1)[-1]
         self.__wrapped__ = target
 
@@ -110,7 +130,7 @@ class StudentCode:
             raise AttributeError(name)
         value = getattr(self._target, name)
         if callable(value) or _is_student_object(value, self._chapter):
-            return StudentCode(value, self._chapter, f"{self._label}.{name}")
+            return StudentCode(value, self._chapter, f"{self._label}.{name}", self._item)
         return value
 
     def __call__(self, *args, _time_limit: float | None = None, **kwargs):
@@ -129,21 +149,29 @@ class StudentCode:
                             f"{_time_limit:g} s: vectorise the inner loops (no Python loop over samples)",
                             pytrace=False)
             if _is_student_object(result, self._chapter):
-                return StudentCode(result, self._chapter, type(result).__name__ if not remote else result._type)
+                label = type(result).__name__ if not remote else result._type
+                return StudentCode(result, self._chapter, label, self._item)
             return result
         # Outside the except block, so the report is this one line and not a chained traceback.
         here = f"{self._chapter.name}/{self._chapter.module}.py"
         if origin is not None and origin[0] != self._chapter:  # an earlier chapter's stub, imported from there
             chapter, name = origin
+            self._record(testrun.WAITING, f"{chapter.number} ({name})")
             pytest.fail(f"{self._chapter.number} {self._label} uses {name} from chapter {chapter.number} "
                         f"({chapter.name}/{chapter.module}.py), which is not implemented yet{detail}: finish "
                         f"chapter {chapter.number} first, then come back", pytrace=False)
         if origin is not None and origin[1] not in (self._label, f"{self._label}.__init__"):  # a helper of its own
+            self._record(testrun.MISSING, origin[1])
             pytest.fail(f"{self._chapter.number} {self._label} calls {origin[1]}, which is not implemented "
                         f"yet{detail}: replace `raise NotImplementedError()` in {origin[1]} in {here} with your "
                         "code", pytrace=False)
+        self._record(testrun.MISSING, self._label)
         pytest.fail(f"{self._chapter.number} {self._label} is not implemented yet{detail}: replace "
                     f"`raise NotImplementedError()` in {here} with your code", pytrace=False)
+
+    def _record(self, key: str, value: str) -> None:
+        if self._item is not None:
+            self._item.user_properties.append((key, value))
 
 
 def _stub_origin(exc: BaseException, chapter: Chapter) -> tuple[Chapter, str] | None:
@@ -170,10 +198,10 @@ def student(request):
     chapter = chapter_of_path(Path(request.node.fspath))
     if chapter is None:
         raise pytest.UsageError(f"{request.node.fspath} is not inside a chapter folder (chM_N_topic)")
-    runners = getattr(request.config, "_dlcourse_runners", None)
-    if runners is not None:  # graded: the module lives in a sandboxed worker
-        return StudentModule(runners[chapter.name].module(), chapter)
-    return StudentModule(_import_beside(Path(request.node.fspath), chapter), chapter)
+    provider = request.config.stash.get(STUDENT_MODULES, None)
+    if provider is not None:  # graded: the grader's stand-in for the module
+        return StudentModule(provider(chapter), chapter, request.node)
+    return StudentModule(_import_beside(Path(request.node.fspath), chapter), chapter, request.node)
 
 
 class MNIST:
@@ -202,13 +230,6 @@ def mnist() -> MNIST:
 def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
-    # What graders read off every report: the test's points and its title (the docstring's first line).
-    marker = item.get_closest_marker("points")
-    report.dlcourse_points = float(marker.args[0]) if marker else 1.0
-    doc = (getattr(item, "function", None).__doc__ or "").strip().splitlines()
-    title = doc[0].strip() if doc else item.originalname.removeprefix("test_").replace("_", " ")
-    param = getattr(item, "callspec", None)
-    report.dlcourse_title = f"{title} [{param.id}]" if param else title
     exc = call.excinfo.value if call.excinfo else None
     if report.failed and exc is not None and hasattr(exc, "remote_type"):
         # An exception raised by the student's code in the worker: its frames, not the grader's.

@@ -85,7 +85,7 @@ def _ref(name: str):
 # ------------------------------------------------------------------ MLP training epoch
 
 def _mlp_epoch(batch_size: int = 64, lr: float = 0.1):
-    from .mnist import load_mnist
+    from dlcourse.mnist import load_mnist
 
     fwd, bwd = _ref("ch3_3_mlp_forward"), _ref("ch3_4_backprop")
     X, y = load_mnist("train", dtype=np.float32)

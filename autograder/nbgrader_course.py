@@ -4,11 +4,11 @@
 :func:`dlcourse.notebook.visible_tests` / ``hidden_tests``. A kernel that has run student code cannot be
 trusted to report its own score (the student's cells run first and could replace those functions), so
 ``nbgrader_config.py`` adds :class:`TrustedGrades` right after nbgrader's ``Execute``: in nbgrader's own
-process it turns the notebook's cells into the chapter's module (the rule of
-:func:`dlcourse.notebook.module_code`, on the cells as nbgrader restored them), grades it with
-the grading engine of ``dlcourse grade`` (the same suites, sandbox and seed as any submission), and writes the result into the two
-test cells: the per-test summary as their printed output, the points as their value, which nbgrader's
-partial credit reads. The kernel's test cells only print a placeholder while this preprocessor is active.
+process it turns the notebook's cells into the chapter's module (the rule of :mod:`dlcourse.nbmodule`, on
+the cells as nbgrader restored them), grades it with the grading engine of ``dlcourse grade`` (the same
+suites, sandbox and seed as any submission), and writes the result into the two test cells: the per-test
+summary as their printed output, the points as their value, which nbgrader's partial credit reads. The
+kernel's test cells only print a placeholder while this preprocessor is active.
 """
 from __future__ import annotations
 
@@ -19,25 +19,13 @@ from nbformat.v4 import new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer
 
-from .chapters import Chapter, ChapterError, repo_root
-from .notebook import TRUSTED_ENV, chapter_names, module_code, python_source, split_results, summary
+from dlcourse.chapters import Chapter, ChapterError
+from dlcourse.nbmodule import chapter_names, module_code, python_source
+from dlcourse.notebook import TRUSTED_ENV, summary
+
+from .engine import find_kit, grade_module
 
 TEST_CELLS = {"visible_tests": "visible", "hidden_tests": "hidden"}
-
-
-def _grade_here(chapter: Chapter, source: str, seed: int) -> dict:
-    """``dlcourse grade`` on one chapter's module, in this (nbgrader's, trusted) process: its results.json."""
-    import tempfile
-    from pathlib import Path
-
-    from autograder.engine import grade
-    from autograder.results import gradescope_json
-
-    with tempfile.TemporaryDirectory(prefix="dlcourse-autograde-") as tmp:
-        folder = Path(tmp) / chapter.name
-        folder.mkdir()
-        (folder / f"{chapter.module}.py").write_text(source)
-        return gradescope_json(grade(Path(tmp), [chapter], seed=seed))
 
 
 class TrustedGrades(NbGraderPreprocessor):
@@ -55,29 +43,29 @@ class TrustedGrades(NbGraderPreprocessor):
             chapter = Chapter.from_name(resources["nbgrader"]["assignment"])
         except (ChapterError, KeyError):
             return nb, resources  # not one of the kit's chapters: leave it to nbgrader
-        master = repo_root() / "source" / chapter.name / f"{chapter.module}.py"
-        if not master.is_file():
+        kit = find_kit()
+        if not kit.master(chapter).is_file():
             return nb, resources
         cells = [python_source(c.source) for c in nb.cells if c.cell_type == "code"]
-        code = module_code(cells, chapter.topic, chapter_names(master.read_text()))
+        code = module_code(cells, chapter.topic, chapter_names(kit.master(chapter).read_text()))
         start = time.monotonic()
         try:
-            data = _grade_here(chapter, code.source, self.seed)
+            results = grade_module(chapter, code.source, self.seed, kit)
             self.log.info("Graded %s with the kit's suites in %.1f s: %g of %g points", chapter.name,
-                          time.monotonic() - start, data["score"], sum(t["max_score"] for t in data["tests"]))
+                          time.monotonic() - start, sum(r.score for r in results), sum(r.max_score for r in results))
         except Exception as exc:  # noqa: BLE001 - one notebook's failure must not stop the others
             self.log.error("grading %s failed: %s", chapter.name, exc)
-            data = None
+            results = None
         for cell in nb.cells:
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
             if cell.cell_type != "code" or grade_id not in TEST_CELLS:
                 continue
             kind = TEST_CELLS[grade_id]
             title = f"{kind.capitalize()} tests of chapter {chapter.number} {chapter.topic}"
-            if data is None:
+            if results is None:
                 text, points = f"{title}: the grader could not run; see the instructor", 0.0
             else:
-                text, points = summary(split_results(data, kind), title)
+                text, points = summary([r for r in results if r.hidden == (kind == "hidden")], title)
             if code.notes and kind == "visible":
                 text = "\n".join(f"note: {n}" for n in code.notes) + "\n" + text
             count = cell.get("execution_count")

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .chapters import Chapter
+from dlcourse.chapters import Chapter
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -103,23 +103,16 @@ def suite_points(path: Path) -> float:
 
 
 def _collected_points(path: Path) -> float:
-    import io
-    from contextlib import redirect_stderr, redirect_stdout
-
-    import pytest
+    from dlcourse import testrun
 
     class Count:
         total = 0.0
 
         def pytest_collection_modifyitems(self, items):
-            for item in items:
-                marker = item.get_closest_marker("points")
-                self.total += float(marker.args[0]) if marker else 1.0
+            self.total += sum(dict(item.user_properties).get(testrun.POINTS, 1.0) for item in items)
 
     counter = Count()
-    with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
-        pytest.main(["--collect-only", "-q", "-p", "no:cacheprovider", "--import-mode=importlib", "-o", "addopts=",
-                     str(path)], plugins=[counter])
+    testrun.run([path], counter, extra=("--collect-only",))
     return counter.total
 
 

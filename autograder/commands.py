@@ -1,0 +1,267 @@
+"""The grader's subcommands of ``dlcourse`` (registered through the ``dlcourse.commands`` entry point).
+
+build, grade, gradebook, release, gradescope, bench, lesson. Each returns an exit status; an error a person
+can fix (a missing path, not a submission, an unknown chapter, no kit) is one line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from dlcourse.chapters import ChapterError, select
+from dlcourse.cli import error, use_data_dir
+
+KIT_HELP = "the kit folder (default: $DLCOURSE_KIT, this checkout, or the current folder)"
+DATA_HELP = "folder with the MNIST IDX files (default: $DLCOURSE_MNIST_DIR, the user cache, the package's copy)"
+
+
+def _guarded(args, run) -> int:
+    """``run()`` with ``--data-dir`` applied; a grading error, a chapter error or a missing kit is one line."""
+    from .engine import GradingError
+    from .kit import KitError
+
+    use_data_dir(getattr(args, "data_dir", None))
+    try:
+        return run()
+    except (GradingError, ChapterError, KitError) as exc:
+        return error(str(exc))
+
+
+def cmd_build(args) -> int:
+    from .build import BuildError, build, check
+    from .kit import Kit, KitError
+
+    try:
+        root = Path(args.root).resolve() if args.root else Kit.find().root  # a new kit has no solutions/ yet
+        if args.check:
+            problems = check(root)
+            if problems:
+                print("exercises/ and solutions/ are stale; run `dlcourse build` and commit:", file=sys.stderr)
+                print("\n".join(f"  {p}" for p in problems), file=sys.stderr)
+                return 1
+            print("exercises/ and solutions/ match source/")
+            return 0
+        written = build(root)
+    except (BuildError, KitError) as exc:
+        return error(str(exc))
+    except ModuleNotFoundError as exc:
+        return error(f"{exc}; the build needs the instructor tools: pip install -e '.[instructor]'")
+    print(f"exercises/ and solutions/ rebuilt from source/ ({len(written)} files changed)")
+    return 0
+
+
+def cmd_grade(args) -> int:
+    def run() -> int:
+        from .engine import find_chapters, find_kit, grade
+        from .results import gradescope_json, scorecard, write_json
+
+        kit = find_kit(args.kit)
+        submission = Path(args.path)
+        chapters = select(find_chapters(submission, kit), args.chapters)
+        report = grade(submission, chapters, seed=args.seed, budget=args.timeout, kit=kit)
+        print(scorecard(report))
+        if args.json:
+            write_json(gradescope_json(report), Path(args.json))
+            print(f"results written to {args.json}")
+        return 0
+
+    return _guarded(args, run)
+
+
+def cmd_gradebook(args) -> int:
+    def run() -> int:
+        from .engine import find_kit
+        from .gradebook import grade_all
+
+        kit = find_kit(args.kit)
+        chapters = select(kit.chapters(), args.chapters)
+        rows = grade_all(Path(args.submissions), chapters, Path(args.out), seed=args.seed, budget=args.timeout,
+                         jobs=args.jobs, kit=kit, before=args.before)
+        failed = [r.student for r in rows if r.total is None]
+        print(f"{len(rows) - len(failed)} of {len(rows)} submissions graded into "
+              f"{Path(args.out) / 'gradebook.csv'}"
+              + (f"; not graded (see the status column): {', '.join(failed)}" if failed else ""))
+        return 0
+
+    return _guarded(args, run)
+
+
+def cmd_release(args) -> int:
+    def run() -> int:
+        from .engine import find_kit
+        from .release import ReleaseError, commit, release
+
+        kit = find_kit(args.kit)
+        chapters = select(kit.chapters(), args.chapters)
+        try:
+            done = release(Path(args.out), chapters, kit)
+            sha = commit(done, args.message) if args.commit else None
+        except ReleaseError as exc:
+            return error(str(exc))
+        added = ", ".join(c.number for c in done.added) or "none"
+        print(f"release in {done.out}: chapters added {added}")
+        if done.kept:
+            print(f"  already there, left as they are (the student's work): {', '.join(c.number for c in done.kept)}")
+        print("  course files refreshed: README.md, pyproject.toml, dlcourse/, .github/workflows/, .gitignore")
+        if sha:
+            print(f"  committed as {sha[:10]}")
+        return 0
+
+    return _guarded(args, run)
+
+
+def cmd_gradescope(args) -> int:
+    def run() -> int:
+        import secrets
+
+        from .engine import find_kit
+        from .gradescope import BundleError, build_bundle
+
+        kit = find_kit(args.kit)
+        chapters = select(kit.chapters(), args.chapters)
+        seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
+        try:
+            bundle = build_bundle(Path(args.out), chapters, kit, seed=seed, timeout=args.timeout,
+                                  hidden_visibility=args.hidden_visibility, hidden_total=args.show_hidden_total,
+                                  python_version=args.python_version, platform_tag=args.platform,
+                                  find_links=Path(args.find_links) if args.find_links else None)
+        except BundleError as exc:
+            return error(str(exc))
+        print(f"{bundle.path}: {bundle.size / 2**20:.1f} MB, chapters {', '.join(c.number for c in bundle.chapters)}, "
+              f"seed {bundle.seed}, {len(bundle.wheels)} wheels")
+        print("upload it on Gradescope (Configure Autograder, zip file upload); set the autograder timeout to at "
+              f"least {len(bundle.chapters) * args.timeout / 60:.0f} min ({args.timeout:g} s per chapter)")
+        return 0
+
+    return _guarded(args, run)
+
+
+def cmd_bench(args) -> int:
+    from dlcourse.mnist import MnistError
+
+    from . import bench
+
+    use_data_dir(args.data_dir)
+    try:
+        results = bench.run(args.only, runs=args.runs)
+    except MnistError as exc:
+        return error(str(exc).splitlines()[0] + " (see `dlcourse data`)")
+    print(bench.table(results))
+    if args.json:
+        bench.write_json(results, args.json)
+        print(f"written to {args.json}")
+    return 0
+
+
+def cmd_lesson(args) -> int:
+    """Execute a chapter's solution notebook and write it as HTML (figures and formulas, offline)."""
+    from .kit import Kit, KitError
+
+    try:
+        kit = Kit.find(args.root)
+        (chapter,) = select(kit.chapters(), args.chapter) or [None]
+    except (ChapterError, ValueError, KitError) as exc:
+        return error(str(exc))
+    if chapter is None:
+        return error(f"no chapter {args.chapter}")
+    path = kit.solutions / chapter.name / f"{chapter.topic}.ipynb"
+    if not path.is_file():
+        return error(f"{path} does not exist; run `dlcourse build` first")
+    try:
+        import nbformat
+        from nbclient.exceptions import CellExecutionError
+
+        from .nbbuild import execute, lesson_html
+    except ModuleNotFoundError as exc:
+        return error(f"{exc}; rendering lessons needs the instructor tools: pip install -e '.[instructor]'")
+    use_data_dir(args.data_dir)
+    nb = nbformat.read(path, as_version=4)
+    if not args.no_execute:
+        try:
+            execute(nb, path.parent, timeout=args.timeout)
+        except CellExecutionError as exc:
+            return error(f"{path.name} failed to run: {str(exc).strip().splitlines()[-1]}")
+    out = Path(args.html or f"{chapter.name}.html")
+    out.write_text(lesson_html(nb, args.mathjax_url), encoding="utf-8")
+    print(f"{chapter.number} written to {out}")
+    return 0
+
+
+def register(sub) -> None:
+    """Add the grader's subcommands to ``dlcourse``'s subparsers."""
+    p = sub.add_parser("build", help="regenerate exercises/ and solutions/ from source/")
+    p.add_argument("--check", action="store_true", help="only verify that the committed trees are up to date")
+    p.add_argument("--root", "--kit", dest="root", help="the kit folder holding source/ (default: this checkout)")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("grade", help="grade a submission (a folder shaped like a release)")
+    p.add_argument("path", help="the submission folder")
+    p.add_argument("--chapters", help="chapter numbers or ranges, e.g. 1.1,1.3 or 1.1-2.4 (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the hidden suites' random inputs (default 0)")
+    p.add_argument("--json", metavar="FILE", help="also write Gradescope's results.json to FILE")
+    p.add_argument("--timeout", type=float, default=60.0, help="time budget per chapter in seconds (default 60)")
+    p.add_argument("--kit", help=KIT_HELP)
+    p.add_argument("--data-dir", help=DATA_HELP)
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("gradebook", help="grade a folder of submissions or student repositories into a gradebook")
+    p.add_argument("submissions", help="a folder holding one submission folder (or cloned repository) per student")
+    p.add_argument("--out", default="gradebook",
+                   help="where to write gradebook.csv and each student's results.json and feedback.md "
+                        "(default: ./gradebook)")
+    p.add_argument("--before", metavar="DATE",
+                   help="grade each git repository at its last commit before DATE (ISO 8601, e.g. "
+                        "2026-12-01T23:59:00+01:00; default: the latest commit)")
+    p.add_argument("--chapters", help="chapter numbers or ranges, e.g. 1.1,1.3 or 1.1-2.4 (default: all)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the hidden suites' random inputs (default 0)")
+    p.add_argument("--timeout", type=float, default=60.0, help="time budget per chapter in seconds (default 60)")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at the same time (default 1)")
+    p.add_argument("--kit", help=KIT_HELP)
+    p.add_argument("--data-dir", help=DATA_HELP)
+    p.set_defaults(func=cmd_gradebook)
+
+    p = sub.add_parser("release", help="write (or extend) the repository students receive")
+    p.add_argument("out", help="the folder to write: new, empty, or an earlier release to add chapters to")
+    p.add_argument("--chapters", help="chapter numbers or ranges, e.g. 1.1-2.4 (default: all)")
+    p.add_argument("--commit", action="store_true",
+                   help="commit what was written (OUT must be a git repository: a student's clone, a template)")
+    p.add_argument("--message", help="the commit message (default: 'Course release: chapters ...')")
+    p.add_argument("--kit", help=KIT_HELP)
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("gradescope", help="build the autograder.zip for a Gradescope programming assignment")
+    p.add_argument("out", help="the zip to write, e.g. autograder.zip")
+    p.add_argument("--chapters", help="chapter numbers or ranges graded by this assignment (default: all)")
+    p.add_argument("--seed", type=int, help="seed of the hidden suites' random inputs (default: a random one, "
+                                            "recorded in the zip's config.json)")
+    p.add_argument("--timeout", type=float, default=60.0, help="time budget per chapter in seconds (default 60)")
+    p.add_argument("--hidden-visibility", default="after_published",
+                   choices=["after_due_date", "after_published", "hidden", "visible"],
+                   help="when students see the hidden tests' results (default after_published)")
+    p.add_argument("--show-hidden-total", action="store_true",
+                   help="show students one line 'hidden tests: x of y points' right away")
+    p.add_argument("--python-version", help="the Python of the Gradescope image the wheels are for, e.g. 3.10 "
+                                            "(default: this Python)")
+    p.add_argument("--platform", help="its platform tag, e.g. manylinux2014_x86_64 (default: this machine's)")
+    p.add_argument("--find-links", metavar="DIR",
+                   help="take the dependency wheels from this folder instead of the package index")
+    p.add_argument("--kit", help=KIT_HELP)
+    p.set_defaults(func=cmd_gradescope)
+
+    p = sub.add_parser("bench", help="time the reference solutions against PyTorch (CPU)")
+    p.add_argument("--json", metavar="FILE", help="also write the table as JSON")
+    p.add_argument("--runs", type=int, default=45,
+                   help="timed runs per benchmark and side, in 5 alternating blocks (median; default 45)")
+    p.add_argument("--only", action="append", help="run the benchmarks whose name contains this (repeatable)")
+    p.add_argument("--data-dir", help=DATA_HELP)
+    p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("lesson", help="run a chapter's solution notebook and render it to HTML (offline formulas)")
+    p.add_argument("chapter", help="a chapter number such as 1.3")
+    p.add_argument("--html", metavar="FILE", help="where to write the page (default: <chapter>.html here)")
+    p.add_argument("--no-execute", action="store_true", help="render the notebook as it is, without running it")
+    p.add_argument("--timeout", type=float, default=600, help="time limit per cell in seconds (default 600)")
+    p.add_argument("--mathjax-url", help="load MathJax from here instead of the local copy (e.g. a CDN)")
+    p.add_argument("--root", "--kit", dest="root", help=KIT_HELP)
+    p.add_argument("--data-dir", help=DATA_HELP)
+    p.set_defaults(func=cmd_lesson)
