@@ -253,7 +253,7 @@ def source_notebook(chapter: Chapter, master_text: str, lesson_text: str | None,
             intro = f"# {first.rstrip('.')}" + (f"\n\n{rest.strip()}" if rest.strip() else "")
         else:
             intro = f"# Chapter {chapter.number}: {topic.replace('_', ' ')}" + (f"\n\n{text}" if text else "")
-        intro += (f"\n\nWrite the functions below (replace each `raise NotImplementedError()`), then run the "
+        intro += ("\n\nWrite the functions below (replace each `raise NotImplementedError()`), then run the "
                   "test cells at the end.")
         cells.append(new_markdown_cell(intro, id="title"))
     else:

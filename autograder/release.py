@@ -62,21 +62,29 @@ def release_files(folder: Path) -> list[Path]:
 
 def chapter_imports(stub: Path, topics: dict[str, Chapter]) -> set[Chapter]:
     """The other chapters a stub module imports (``from sigmoid import sigmoid`` -> 1.3)."""
-    found = set()
+    modules = set()
     for node in ast.walk(ast.parse(stub.read_text())):
-        names = [node.module] if isinstance(node, ast.ImportFrom) and node.module else \
-            [a.name for a in node.names] if isinstance(node, ast.Import) else []
-        found |= {topics[n.split(".")[0]] for n in names if n.split(".")[0] in topics}
-    return found
+        if isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            modules |= {alias.name.split(".")[0] for alias in node.names}
+    return {topics[m] for m in modules if m in topics}
 
 
 def you_write(stub: Path) -> list[str]:
-    """The functions (and methods) of a stub that the student writes: those still raising NotImplementedError."""
+    """The functions and methods (``Class.method``) of a stub that the student writes: those that still raise
+    NotImplementedError."""
     names = []
-    for node in ast.walk(ast.parse(stub.read_text())):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
-                isinstance(s, ast.Raise) and "NotImplementedError" in ast.unparse(s) for s in node.body):
-            names.append(node.name)
+
+    def visit(body, prefix: str) -> None:
+        for node in body:
+            if isinstance(node, ast.ClassDef):
+                visit(node.body, f"{prefix}{node.name}.")
+            elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and any(
+                    isinstance(s, ast.Raise) and "NotImplementedError" in ast.unparse(s) for s in node.body):
+                names.append(prefix + node.name)
+
+    visit(ast.parse(stub.read_text()).body, "")
     return names
 
 

@@ -18,8 +18,8 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from dlcourse.chapters import CHAPTER_RE, Chapter, ChapterError
-from dlcourse.nbmodule import NotebookError, read_code_cells, setup_call
+from dlcourse.chapters import CHAPTER_RE, Chapter
+from dlcourse.nbmodule import notebook_chapter
 
 MAX_BYTES = 200 << 20  # unpacked size of all zips in an upload
 MAX_FILES = 5000
@@ -117,7 +117,7 @@ def map_upload(upload: Path, chapters: list[Chapter], dest: Path) -> Mapped:
                                 and _folder_chapter(s) in (None, chapter.name)), key=_depth)
                 if suffix == ".ipynb" and not named:  # a notebook of another name whose setup cell says so
                     named = sorted((s for p, s in files if p.suffix == ".ipynb" and _folder_chapter(s) is None
-                                    and _setup_chapter(p) == chapter), key=_depth)
+                                    and notebook_chapter(p) == chapter), key=_depth)
                 if named:
                     chosen += [(p, s) for p, s in files if s == named[0]]
                     if len(named) > 1:
@@ -149,12 +149,3 @@ def map_upload(upload: Path, chapters: list[Chapter], dest: Path) -> Mapped:
         mapped.notes.append(f"Not a chapter's module or notebook, so not graded: {', '.join(ignored[:10])}"
                             + (" ..." if len(ignored) > 10 else ""))
     return mapped
-
-
-def _setup_chapter(notebook: Path) -> Chapter | None:
-    """The chapter a notebook's setup cell names, if it has one."""
-    try:
-        found = setup_call(read_code_cells(notebook))
-        return Chapter.from_name(found[0]) if found else None
-    except (NotebookError, ChapterError):
-        return None

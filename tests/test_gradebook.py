@@ -150,7 +150,8 @@ def test_gradebook_of_classroom_repositories_at_a_deadline(open_folder):
                          "--jobs", "2", cwd=open_folder)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rows = {r["student"]: r for r in csv.DictReader(open(out / "gradebook.csv"))}
-    assert (rows["week1-alice"]["1.1"], rows["week1-alice"]["1.3"], rows["week1-alice"]["commit"]) == ("14", "16", alice[0])
+    assert (rows["week1-alice"]["1.1"], rows["week1-alice"]["1.3"], rows["week1-alice"]["commit"]) == \
+        ("14", "16", alice[0])
     assert (rows["week1-bob"]["1.1"], rows["week1-bob"]["1.3"], rows["week1-bob"]["commit"]) == ("14", "0", bob[0])
     assert (rows["week1-carol"]["total"], rows["week1-carol"]["commit"]) == ("0", carol[0])  # the commit, not the tree
     assert rows["week1-dave"]["total"] == "" and "no commit yet" in rows["week1-dave"]["status"]

@@ -145,7 +145,8 @@ def test_one_notebook_is_graded_as_its_chapter(gradescope):
     scores = chapter_scores(results)
     assert scores["1.3"][0] == scores["1.3"][1] > 0 and scores["1.1"][0] == 0
     assert "1.3: My sigmoid (final).ipynb" in results["output"]
-    assert all("chapter 1.1 is not in the submission" in t["output"] for t in results["tests"] if t["name"][:3] == "1.1")
+    assert all("chapter 1.1 is not in the submission" in t["output"]
+               for t in results["tests"] if t["name"][:3] == "1.1")
 
 
 def test_the_untouched_release_scores_zero(gradescope):
@@ -160,7 +161,8 @@ def test_an_endless_loop_costs_its_chapter_within_the_time_budget(gradescope):
     results, seconds = upload(gradescope, {"arrays.py": reference("ch1_1_arrays"), "sigmoid.py": looping})
     scores = chapter_scores(results)
     assert scores["1.3"][0] == 0 and scores["1.1"][0] == scores["1.1"][1] > 0
-    assert any("did not finish within the time limit" in t["output"] for t in results["tests"] if t["name"][:3] == "1.3")
+    assert any("did not finish within the time limit" in t["output"]
+               for t in results["tests"] if t["name"][:3] == "1.3")
     assert seconds < 2 * TIMEOUT + 30, f"run_autograder took {seconds:.0f} s with {TIMEOUT} s per chapter"
 
 

@@ -85,7 +85,8 @@ def runs(tmp_path_factory):
     for name, students in (("course-a", ("alice",)), ("course-b", ("bob", "mallory"))):
         course = courses[name] = base / name
         for tree in ("source", "exercises", "solutions", "autograder"):  # a course folder is a whole kit
-            shutil.copytree(ROOT / tree, course / tree, ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
+            shutil.copytree(ROOT / tree, course / tree,
+                            ignore=shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints"))
         shutil.copy(ROOT / "nbgrader_config.py", course)
         if "alice" in students:
             notebook_submission(course / "submitted" / "alice", "solutions")

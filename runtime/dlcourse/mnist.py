@@ -686,7 +686,8 @@ def add_data_command(subparsers: "argparse._SubParsersAction") -> argparse.Argum
                     f"training set is in use. Search order: --data-dir, ${ENV_VAR}, {default_cache_dir()}, "
                     "then the 5k subset inside the package.")
     p.add_argument("--data-dir", type=Path, default=None, metavar="DIR",
-                   help=f"folder with the MNIST .gz IDX files (default: ${ENV_VAR}, the user cache, the package's copy)")
+                   help=f"folder with the MNIST .gz IDX files (default: ${ENV_VAR}, the user cache, "
+                        "the package's copy)")
     p.set_defaults(func=_cmd_data)
     actions = p.add_subparsers(dest="data_action", metavar="ACTION",
                                help="optional; without one, report and exit 0 (data OK) or 1")

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .chapters import Chapter, ChapterError, is_chapter_dir
+from .chapters import Chapter, ChapterError
 
 
 class NotebookError(ValueError):
@@ -179,16 +179,10 @@ def module_from_notebook(path: Path, topic: str, names) -> ModuleCode:
     return module_code(read_code_cells(path), topic, names)
 
 
-def chapter_of_notebook(path: Path) -> Chapter | None:
-    """The chapter of a notebook file: its setup cell, else its folder name."""
+def notebook_chapter(path: Path) -> Chapter | None:
+    """The chapter a notebook file's setup cell names (``setup("ch1_3_sigmoid", ...)``), if it has one."""
     try:
         found = setup_call(read_code_cells(path))
-    except NotebookError:
-        found = None
-    if found:
-        try:
-            return Chapter.from_name(found[0])
-        except ChapterError:
-            pass
-    folder = Path(path).resolve().parent
-    return Chapter.from_name(folder.name) if is_chapter_dir(folder) else None
+        return Chapter.from_name(found[0]) if found else None
+    except (NotebookError, ChapterError):
+        return None
