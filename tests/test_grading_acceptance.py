@@ -1,6 +1,7 @@
 """The grader end to end, through `dlcourse grade`, as CI and an instructor use it."""
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -77,6 +78,27 @@ def test_broken_module_costs_only_its_chapter(tmp_path, prelude, expect):
     assert scores["1.1"][0] == scores["1.1"][1] and scores["1.3"][0] == scores["1.3"][1]
     assert expect in outputs(results, "1.2")
     assert "Traceback (most recent call last)" not in proc.stdout
+
+
+def test_a_file_named_like_a_library_never_runs_before_the_sandbox(tmp_path):
+    """A chapter folder holding numpy.py (or wire.py, cloudpickle.py) beside the module: the worker imports its
+    own libraries before the submission's folder joins its path, so that file never runs, as root or at all."""
+    import os
+    import tempfile
+
+    open_dir = Path(tempfile.mkdtemp(prefix="dlcourse-marker-"))
+    open_dir.chmod(0o777)  # writable by anyone: only "it never ran" keeps the markers away
+    sub = tmp_path / "sub" / "ch1_1_arrays"
+    sub.mkdir(parents=True)
+    shutil.copy(ROOT / "solutions" / "ch1_1_arrays" / "arrays.py", sub)
+    for name in ("numpy", "wire", "cloudpickle", "sitecustomize"):
+        (sub / f"{name}.py").write_text(f"import os\nopen({str(open_dir / name)!r}, 'w').write(str(os.getuid()))\n")
+    results, _ = run_grade(sub.parent, tmp_path, "--chapters", "1.1")
+    try:
+        assert per_chapter(results)["1.1"][0] == per_chapter(results)["1.1"][1] > 0
+        assert os.listdir(open_dir) == []
+    finally:
+        shutil.rmtree(open_dir, ignore_errors=True)
 
 
 def test_chapters_are_graded_in_isolation(tmp_path):

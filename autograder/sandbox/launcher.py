@@ -95,13 +95,18 @@ class Worker:
     limits: Limits = field(default_factory=Limits)
     proc: subprocess.Popen | None = None
     scratch: Path | None = None
+    code: Path | None = None
 
     def start(self, deadline: float) -> None:
         self.scratch = Path(tempfile.mkdtemp(prefix="dlcourse-worker-"))
         for name, src in self.files.items():
             shutil.copyfile(src, self.scratch / name)
+        # The worker's own code in a folder of its own, not the submission's: a student's numpy.py (or wire.py)
+        # beside their module must never be imported while the worker still runs as the grader's user.
+        self.code = Path(tempfile.mkdtemp(prefix="dlcourse-worker-code-"))
+        self.code.chmod(0o755)
         for name in ("worker.py", "wire.py"):
-            shutil.copyfile(HERE / name, self.scratch / name)
+            shutil.copyfile(HERE / name, self.code / name)
         r_req, w_req = os.pipe()
         r_rep, w_rep = os.pipe()
         prefix = _unshare_prefix()
@@ -122,7 +127,7 @@ class Worker:
         for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
             env.setdefault(var, "1")
         startup_log = open(self.scratch / "startup.log", "wb")  # Python's own errors before the worker redirects
-        cmd = [*prefix, sys.executable, "-I", str(self.scratch / "worker.py"), json.dumps(cfg)]
+        cmd = [*prefix, sys.executable, "-I", str(self.code / "worker.py"), json.dumps(cfg)]
         self.proc = subprocess.Popen(cmd, pass_fds=(r_req, w_rep), env=env, cwd=self.scratch,
                                      stdin=subprocess.DEVNULL, stdout=startup_log, stderr=startup_log,
                                      start_new_session=True)
@@ -201,5 +206,6 @@ class Worker:
 
     def cleanup(self) -> None:
         self.stop()
-        if self.scratch is not None:
-            shutil.rmtree(self.scratch, ignore_errors=True)
+        for folder in (self.scratch, self.code):
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)

@@ -1,7 +1,7 @@
 """The worker: the only process that imports a submission's code.
 
-Started by :mod:`autograder.sandbox.launcher` from a copy in its scratch folder as
-``python -I worker.py CONFIG_JSON``. Before any student code runs it hides the paths the grader names
+Started by :mod:`autograder.sandbox.launcher` from a copy in a folder of its own (the submission's files are
+in another, the scratch folder) as ``python -I worker.py CONFIG_JSON``. Before any student code runs it hides the paths the grader names
 (tmpfs mounts, when it owns a mount namespace), drops to an unprivileged user when it started as root,
 sets resource limits and sends its output to a log file. Then it serves requests read from ``fd_in``
 (pickles written by the trusted grader) and answers on ``fd_out`` in the plain-data format of ``wire.py``.
@@ -20,8 +20,11 @@ import sys
 import traceback
 import warnings
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # -I leaves the script's folder off the path
+# -I leaves the script's folder off the path. It holds this file and wire.py only (never the submission's files),
+# and everything the worker needs is imported here, before the submission's folder joins the path.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import cloudpickle  # noqa: E402,F401  (requests may hold functions pickled by value)
 import numpy as np  # noqa: E402
 
 import wire  # noqa: E402
@@ -172,15 +175,13 @@ def _same(a, b) -> bool:
 
 
 def _error_reply(exc: BaseException, scratch: str) -> dict:
-    ours = {os.path.join(scratch, "worker.py"), os.path.join(scratch, "wire.py")}
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if f.filename.startswith(scratch) and f.filename not in ours]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(scratch)]
     where = "".join(traceback.format_list(frames[-3:])).replace(scratch + os.sep, "")
     mro = [c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins"]
     origin, tb = None, exc.__traceback__   # the submission's innermost function: names a stub helper
     while tb is not None:
         code = tb.tb_frame.f_code
-        if code.co_filename.startswith(scratch) and code.co_filename not in ours:
+        if code.co_filename.startswith(scratch):
             origin = getattr(code, "co_qualname", code.co_name)
         tb = tb.tb_next
     return {"error": {"type": type(exc).__name__, "mro": mro, "message": str(exc)[:2000], "where": where,
@@ -191,8 +192,6 @@ def main() -> None:
     cfg = json.loads(sys.argv[1])
     fd_in, fd_out = cfg["fd_in"], cfg["fd_out"]
     confine(cfg)
-    import cloudpickle  # noqa: F401  (requests may hold functions pickled by value)
-
     server = Server(cfg)
     wire.send_frame(fd_out, wire.encode({"value": {"uid": os.getuid(), "pid": os.getpid()}}))
     while True:
