@@ -8,6 +8,7 @@ them can be fooled by a wrong clock; for a hard deadline, clone when it passes.
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import tarfile
 from dataclasses import dataclass
@@ -40,11 +41,27 @@ def parse_deadline(text: str) -> datetime:
 
 
 def is_repo(folder: Path) -> bool:
-    return (folder / ".git").exists()
+    return os.path.lexists(folder / ".git")
+
+
+def check_plain(folder: Path) -> None:
+    """Refuse a ``.git`` that could make git read another repository (the kit's own, say): a ``.git`` file or
+    link (``gitdir: ...``), a shared ``commondir``, or objects borrowed through ``alternates``. A clone made by
+    git (or ``gh classroom clone``) has none of them."""
+    git_dir = folder / ".git"
+    if git_dir.is_symlink() or not git_dir.is_dir():
+        raise RepoError(".git is a file or a link, not a repository of its own")
+    for borrowed in ("commondir", "objects/info/alternates", "objects/info/http-alternates"):
+        if (git_dir / borrowed).exists():
+            raise RepoError(f".git/{borrowed} makes the repository read another one")
+
+
+# No command a repository's own configuration names (a file-system monitor, hooks) runs while it is read.
+_SAFE = ("-c", "core.fsmonitor=false", "-c", "core.hooksPath=/dev/null")
 
 
 def _git(folder: Path, *args: str) -> str:
-    proc = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, stdin=subprocess.DEVNULL,
+    proc = subprocess.run(["git", *_SAFE, "-C", str(folder), *args], capture_output=True, stdin=subprocess.DEVNULL,
                           timeout=120)
     if proc.returncode != 0:
         reason = proc.stderr.decode(errors="replace").strip().splitlines()
@@ -54,6 +71,7 @@ def _git(folder: Path, *args: str) -> str:
 
 def commit_to_grade(folder: Path, before: datetime | None = None) -> Commit:
     """The commit of ``HEAD`` to grade: the latest, or the last one with a committer date before ``before``."""
+    check_plain(folder)
     try:
         _git(folder, "rev-parse", "--verify", "--quiet", "HEAD^{commit}")
     except RepoError:
@@ -70,8 +88,8 @@ def commit_to_grade(folder: Path, before: datetime | None = None) -> Commit:
 
 def export(folder: Path, commit: Commit, dest: Path) -> Path:
     """The files of ``commit`` written to ``dest`` (``git archive``; the clone itself is left untouched)."""
-    proc = subprocess.run(["git", "-C", str(folder), "archive", "--format=tar", commit.sha], capture_output=True,
-                          stdin=subprocess.DEVNULL, timeout=300)
+    proc = subprocess.run(["git", *_SAFE, "-C", str(folder), "archive", "--format=tar", commit.sha],
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=300)
     if proc.returncode != 0:
         raise RepoError(f"git archive failed: {proc.stderr.decode(errors='replace').strip()[-200:]}")
     dest.mkdir(parents=True, exist_ok=True)

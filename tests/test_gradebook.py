@@ -145,6 +145,8 @@ def test_gradebook_of_classroom_repositories_at_a_deadline(open_folder):
     shutil.copy(ROOT / "solutions" / "ch1_1_arrays" / "arrays.py", subs / "week1-carol" / "ch1_1_arrays")  # uncommitted
     (subs / "week1-dave").mkdir()
     git(subs / "week1-dave", "init", "-q")  # accepted the assignment, never committed
+    (subs / "week1-mallory").mkdir()  # a .git that points at the kit's own repository, to be graded as its work
+    (subs / "week1-mallory" / ".git").write_text(f"gitdir: {ROOT / '.git'}\n")
     out = open_folder / "book"
     proc = run_gradebook(str(subs), "--chapters", "1.1,1.3", "--before", "2026-12-01T00:00:00Z", "--out", str(out),
                          "--jobs", "2", cwd=open_folder)
@@ -155,6 +157,7 @@ def test_gradebook_of_classroom_repositories_at_a_deadline(open_folder):
     assert (rows["week1-bob"]["1.1"], rows["week1-bob"]["1.3"], rows["week1-bob"]["commit"]) == ("14", "0", bob[0])
     assert (rows["week1-carol"]["total"], rows["week1-carol"]["commit"]) == ("0", carol[0])  # the commit, not the tree
     assert rows["week1-dave"]["total"] == "" and "no commit yet" in rows["week1-dave"]["status"]
+    assert rows["week1-mallory"]["total"] == "" and ".git is a file or a link" in rows["week1-mallory"]["status"]
     results = json.loads((out / "week1-bob" / "results.json").read_text())
     assert results["extra_data"]["commit"] == bob[0]
     assert f"graded commit {bob[0]}" in (out / "week1-bob" / "feedback.md").read_text()
