@@ -10,6 +10,7 @@ PYTHON="${DLCOURSE_PYTHON:-python3}"
 
 if ! "$PYTHON" -c "import venv, ensurepip" 2>/dev/null; then
     echo "setup.sh: $PYTHON has no venv module; installing it (apt)"
+    apt-get update -q || true
     apt-get install -y -q python3 python3-venv python3-pip
 fi
 "$PYTHON" -m venv --clear "$VENV"
