@@ -16,12 +16,14 @@ nbgrader's ``### BEGIN SOLUTION`` / ``### END SOLUTION`` markers) and its visibl
 from __future__ import annotations
 
 import ast
+import json
 import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from dlcourse.chapters import Chapter, ChapterError, is_chapter_dir
+from dlcourse.work import MANIFEST, release_entry
 
 from .kit import Kit
 
@@ -115,6 +117,7 @@ def _render(source: Path, notebooks: bool = True, releases: bool = True,
 
     out: dict[str, str] = {}
     nbgrader: dict[str, str] = {}
+    released: dict[str, dict] = {}
     if not source.is_dir():
         raise BuildError(f"{source} does not exist: a kit keeps its chapters in source/")
     chapters = sorted((p for p in source.iterdir() if is_chapter_dir(p) and (only is None or p.name in only)),
@@ -153,6 +156,12 @@ def _render(source: Path, notebooks: bool = True, releases: bool = True,
         if releases:
             out[f"exercises/{chapter.name}/{chapter.topic}.ipynb"] = books.release
             out[f"solutions/{chapter.name}/{chapter.topic}.ipynb"] = books.solution
+            prefix = f"exercises/{chapter.name}/"
+            released[chapter.name] = release_entry({rel[len(prefix):]: text.encode() for rel, text in out.items()
+                                                   if rel.startswith(prefix)})
+    if released and only is None:
+        # The files as handed out, so that "untouched" is measured against them, never against the live files.
+        out[f"exercises/{MANIFEST}"] = json.dumps({"chapters": released}, indent=2, sort_keys=True) + "\n"
     return out, nbgrader
 
 

@@ -1,6 +1,6 @@
 """The grader's subcommands of ``dlcourse`` (registered through the ``dlcourse.commands`` entry point).
 
-build, grade, gradebook, release, gradescope, bench, lesson. Each returns an exit status; an error a person
+build, grade, gradebook, release, gradescope, bench. Each returns an exit status; an error a person
 can fix (a missing path, not a submission, an unknown chapter, no kit) is one line on stderr, never a traceback.
 """
 from __future__ import annotations
@@ -115,10 +115,16 @@ def cmd_gradescope(args) -> int:
         import secrets
 
         from .engine import find_kit
-        from .gradescope import BundleError, build_bundle
+        from .gradescope import BundleError, build_bundle, image_needs
 
         kit = find_kit(args.kit)
         chapters = select(kit.chapters(), args.chapters)
+        if args.chapters is None:  # all chapters: those the image cannot grade are left out, and said so
+            left_out = [c for c in chapters if image_needs(kit, c)]
+            chapters = [c for c in chapters if c not in left_out]
+            for c in left_out:
+                print(f"chapter {c.number} left out: it needs {', '.join(image_needs(kit, c))}, which the bundle "
+                      "does not install; grade it with `dlcourse grade`")
         seed = args.seed if args.seed is not None else secrets.randbelow(2**31)
         try:
             bundle = build_bundle(Path(args.out), chapters, kit, seed=seed, timeout=args.timeout,
@@ -150,40 +156,6 @@ def cmd_bench(args) -> int:
     if args.json:
         bench.write_json(results, args.json)
         print(f"written to {args.json}")
-    return 0
-
-
-def cmd_lesson(args) -> int:
-    """Execute a chapter's solution notebook and write it as HTML (figures and formulas, offline)."""
-    from .kit import Kit, KitError
-
-    try:
-        kit = Kit.find(args.root)
-        (chapter,) = select(kit.chapters(), args.chapter) or [None]
-    except (ChapterError, ValueError, KitError) as exc:
-        return error(str(exc))
-    if chapter is None:
-        return error(f"no chapter {args.chapter}")
-    path = kit.solutions / chapter.name / f"{chapter.topic}.ipynb"
-    if not path.is_file():
-        return error(f"{path} does not exist; run `dlcourse build` first")
-    try:
-        import nbformat
-        from nbclient.exceptions import CellExecutionError
-
-        from .nbbuild import execute, lesson_html
-    except ModuleNotFoundError as exc:
-        return error(f"{exc}; rendering lessons needs the instructor tools: pip install -e '.[instructor]'")
-    use_data_dir(args.data_dir)
-    nb = nbformat.read(path, as_version=4)
-    if not args.no_execute:
-        try:
-            execute(nb, path.parent, timeout=args.timeout)
-        except CellExecutionError as exc:
-            return error(f"{path.name} failed to run: {str(exc).strip().splitlines()[-1]}")
-    out = Path(args.html or f"{chapter.name}.html")
-    out.write_text(lesson_html(nb, args.mathjax_url), encoding="utf-8")
-    print(f"{chapter.number} written to {out}")
     return 0
 
 
@@ -255,13 +227,3 @@ def register(sub) -> None:
     p.add_argument("--only", action="append", help="run the benchmarks whose name contains this (repeatable)")
     p.add_argument("--data-dir", help=DATA_HELP)
     p.set_defaults(func=cmd_bench)
-
-    p = sub.add_parser("lesson", help="run a chapter's solution notebook and render it to HTML (offline formulas)")
-    p.add_argument("chapter", help="a chapter number such as 1.3")
-    p.add_argument("--html", metavar="FILE", help="where to write the page (default: <chapter>.html here)")
-    p.add_argument("--no-execute", action="store_true", help="render the notebook as it is, without running it")
-    p.add_argument("--timeout", type=float, default=600, help="time limit per cell in seconds (default 600)")
-    p.add_argument("--mathjax-url", help="load MathJax from here instead of the local copy (e.g. a CDN)")
-    p.add_argument("--root", "--kit", dest="root", help=KIT_HELP)
-    p.add_argument("--data-dir", help=DATA_HELP)
-    p.set_defaults(func=cmd_lesson)

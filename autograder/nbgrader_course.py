@@ -53,6 +53,10 @@ class TrustedGrades(NbGraderPreprocessor):
             results = grade_module(chapter, code.source, self.seed, kit)
             self.log.info("Graded %s with the kit's suites in %.1f s: %g of %g points", chapter.name,
                           time.monotonic() - start, sum(r.score for r in results), sum(r.max_score for r in results))
+            skipped = [r for r in results if r.status == "skipped"]
+            if skipped:  # a package this machine lacks: nbgrader still counts the cells' points, as 0
+                self.log.warning("%s was not graded on this machine (%s): install it and autograde again",
+                                 chapter.name, skipped[0].message)
         except Exception as exc:  # noqa: BLE001 - one notebook's failure must not stop the others
             self.log.error("grading %s failed: %s", chapter.name, exc)
             results = None

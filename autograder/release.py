@@ -17,7 +17,6 @@ never touched.
 from __future__ import annotations
 
 import ast
-import hashlib
 import json
 import re
 import shutil
@@ -27,11 +26,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from dlcourse.chapters import Chapter, list_chapters
+from dlcourse.work import MANIFEST, folder_entry
 
 from .build import stale_modules
 from .kit import Kit
 
-MANIFEST = ".dlcourse-release.json"
 WORKFLOW = ".github/workflows/check.yml"
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 SKIP = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints", "*.pyc", ".*.tmp")
@@ -47,10 +46,6 @@ class Released:
     added: list[Chapter] = field(default_factory=list)
     kept: list[Chapter] = field(default_factory=list)  # already there: the student's work, left alone
     files: list[str] = field(default_factory=list)  # written or replaced, relative to out
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def release_files(folder: Path) -> list[Path]:
@@ -144,7 +139,7 @@ def release(out: Path, chapters: list[Chapter], kit: Kit) -> Released:
         for src in sorted(release_files(kit.exercises / chapter.name)):
             files.append(out / chapter.name / src.name)
             shutil.copyfile(src, files[-1])
-        released[chapter.name] = {"released": now, "files": {p.name: _sha256(p) for p in files}}
+        released[chapter.name] = {"released": now, **folder_entry(out / chapter.name)}
         done.added.append(chapter)
         done.files += [f"{chapter.name}/{p.name}" for p in files]
     # The course's own files: replaced by every release (the student's work is in the chapter folders).

@@ -62,6 +62,7 @@ async def _drive(ws_url: str, url: str, width: int, timeout: float) -> tuple[byt
 
     ws = await websocket_connect(ws_url, max_message_size=512 << 20)
     counter = iter(range(1, 1 << 30))
+    requests: list[str] = []  # every URL the page asked for (DevTools Network domain), in order
 
     async def call(method: str, **params):
         msg_id = next(counter)
@@ -71,6 +72,8 @@ async def _drive(ws_url: str, url: str, width: int, timeout: float) -> tuple[byt
             if raw is None:
                 raise RuntimeError("Chromium closed the DevTools connection")
             msg = json.loads(raw)
+            if msg.get("method") == "Network.requestWillBeSent":
+                requests.append(msg["params"]["request"]["url"])
             if msg.get("id") == msg_id:
                 if "error" in msg:
                     raise RuntimeError(f"{method}: {msg['error']}")
@@ -80,6 +83,7 @@ async def _drive(ws_url: str, url: str, width: int, timeout: float) -> tuple[byt
         return (await call("Runtime.evaluate", expression=expr, returnByValue=True))["result"].get("value")
 
     await call("Page.enable")
+    await call("Network.enable")
     await call("Emulation.setDeviceMetricsOverride", width=width, height=1000, deviceScaleFactor=1, mobile=False)
     await call("Page.navigate", url=url)
     deadline = time.monotonic() + timeout
@@ -92,12 +96,14 @@ async def _drive(ws_url: str, url: str, width: int, timeout: float) -> tuple[byt
     height = int(min(facts["height"], 30000))
     shot = await call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                       clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
+    facts["requests"] = requests
     ws.close()
     return base64.b64decode(shot["data"]), facts
 
 
 def look(page: Path, profile: Path, width: int = 1100, timeout: float = 60) -> tuple[bytes, dict]:
-    """``(screenshot PNG bytes, DOM facts)`` of ``page`` as headless Chromium renders it."""
+    """``(screenshot PNG bytes, DOM facts)`` of ``page`` as headless Chromium renders it; ``facts["requests"]``
+    lists the URL of every request the page made (``data:`` images included), from DevTools' Network domain."""
     exe = chromium()
     if exe is None:
         raise RuntimeError("Chromium is not installed (Debian: apt-get install -y chromium)")
@@ -131,6 +137,11 @@ def look(page: Path, profile: Path, width: int = 1100, timeout: float = 60) -> t
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def off_machine(requests: list[str]) -> list[str]:
+    """The requests that would leave the machine: anything but ``file:``, ``data:``, ``blob:`` and ``about:``."""
+    return [url for url in requests if not url.startswith(("file:", "data:", "blob:", "about:"))]
 
 
 def ink(png: bytes, box: dict) -> dict:

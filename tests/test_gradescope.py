@@ -199,3 +199,16 @@ def test_visibility_of_the_hidden_tests_is_the_instructors_choice():
     assert shown["output"].splitlines()[0] == "Found: sigmoid.py" and "hidden tests: 3 of 5 points" in shown["output"]
     with pytest.raises(ValueError, match="hidden_visibility"):
         gradescope_json(report, hidden_visibility="later")
+
+
+def test_a_chapter_the_image_cannot_grade_is_refused_by_name(tmp_path):
+    """5.2's suites need PyTorch, which the bundle does not install: asked for, it is refused with the reason (the
+    image's self-test would otherwise fail on its points)."""
+    from autograder.engine import find_kit
+    from autograder.gradescope import BundleError, build_bundle
+    from dlcourse.chapters import Chapter
+
+    kit = find_kit(str(ROOT))
+    with pytest.raises(BundleError, match=r"chapter 5\.2 needs torch in the grading image.*--chapters"):
+        build_bundle(tmp_path / "a.zip", [Chapter.from_name("ch5_2_bridge")], kit, seed=0, timeout=6)
+    assert not (tmp_path / "a.zip").exists()

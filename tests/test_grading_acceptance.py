@@ -1,4 +1,5 @@
 """The grader end to end, through `dlcourse grade`, as CI and an instructor use it."""
+import re
 import shutil
 import time
 from pathlib import Path
@@ -6,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dlcourse.chapters import list_chapters
+from dlcourse.points import suite_points
 
 from .grading import ROOT, outputs, per_chapter, run_grade, stub_out
 
@@ -148,7 +150,8 @@ def test_unknown_chapter_is_a_clear_error(tmp_path):
 
 
 def test_bridge_chapter_is_skipped_cleanly_without_torch(tmp_path):
-    """With PyTorch hidden, 5.2 becomes a zero-point 'skipped' entry saying how to enable it."""
+    """With PyTorch hidden, 5.2's suites are 'skipped' entries saying how to enable them, scored 0 of their points:
+    the same maximum as the notebook's test cells in nbgrader, which cannot know what a machine lacks."""
     import json
     import os
     import subprocess
@@ -164,9 +167,13 @@ def test_bridge_chapter_is_skipped_cleanly_without_torch(tmp_path):
     assert proc.returncode == 0, proc.stderr
     results = json.loads(out.read_text())
     bridge = [t for t in results["tests"] if t["name"].startswith("5.2 ")]
-    assert bridge and all(t["max_score"] == 0 and "pip install -e '.[torch]'" in t["output"] for t in bridge)
+    assert bridge and all(t["score"] == 0 and "pip install -e '.[torch]'" in t["output"] for t in bridge)
+    static = suite_points(ROOT / "source" / "ch5_2_bridge" / "test_bridge.py") + suite_points(
+        ROOT / "autograder" / "ch5_2_bridge" / "test_bridge_hidden.py")
+    assert sum(t["max_score"] for t in bridge) == static == 12
     assert per_chapter(results)["1.1"][0] == per_chapter(results)["1.1"][1] > 0
     assert "skipped: chapter 5.2 needs PyTorch" in proc.stdout
+    assert re.search(r"5\.2 bridge\s+0\s+12\n", proc.stdout), proc.stdout
 
 
 def test_a_stub_helper_is_named_in_the_feedback(tmp_path):
@@ -179,3 +186,21 @@ def test_a_stub_helper_is_named_in_the_feedback(tmp_path):
     feedback = outputs(results, "4.5")
     assert "4.5 train_capstone calls capstone_forward, which is not implemented yet" in feedback
     assert "train_capstone is not implemented yet" not in feedback
+
+
+@pytest.mark.parametrize("old, new", [
+    # Clipping z to [-500, 500] keeps exp from overflowing; its sigmoid(-1000) = 7e-218 instead of 0 is right.
+    ("    e = np.exp(-np.abs(Z))  # in (0, 1]: cannot overflow\n    return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))",
+     "    Z = np.clip(Z, -500, 500)\n    return 1 / (1 + np.exp(-Z))"),
+], ids=["sigmoid-clipped"])
+def test_sound_variants_score_full_marks(tmp_path, old, new):
+    """Correct code written another way loses nothing: tolerances have absolute floors, so values far below the
+    scale of the others (7e-218 next to 1) never fail on relative error alone."""
+    sub = tmp_path / "sub" / "ch1_3_sigmoid"
+    sub.mkdir(parents=True)
+    text = (ROOT / "solutions" / "ch1_3_sigmoid" / "sigmoid.py").read_text()
+    assert text.count(old) == 1
+    (sub / "sigmoid.py").write_text(text.replace(old, new))
+    results, _ = run_grade(sub.parent, tmp_path, "--chapters", "1.3", "--seed", "3")
+    failed = [f"{t['name']}: {t['output']}" for t in results["tests"] if t["score"] < t["max_score"]]
+    assert not failed, failed

@@ -8,7 +8,9 @@ produced. Wall time on 2 cores: about 3 minutes for 20 chapters.
 from __future__ import annotations
 
 import ast
+import base64
 import csv
+import io
 import json
 import os
 import re
@@ -24,7 +26,8 @@ import nbformat
 import pytest
 
 from dlcourse.chapters import Chapter, list_chapters
-from autograder.nbbuild import BEGIN, END, lesson_html
+from autograder.nbbuild import BEGIN, END
+from dlcourse.lesson import lesson_html
 from dlcourse.nbmodule import module_code, read_code_cells
 
 from .grading import ROOT, per_chapter, run_grade
@@ -116,7 +119,7 @@ def runs(tmp_path_factory):
 @pytest.fixture(scope="module")
 def executed(runs):
     """Every solution notebook, executed top to bottom in its folder: ``{chapter: (notebook, seconds)}``."""
-    from autograder.nbbuild import execute
+    from dlcourse.lesson import execute
 
     out = {}
     for chapter in CHAPTERS:
@@ -215,6 +218,153 @@ def test_lesson_placeholders(tmp_path, name, ok):
     assert "raise NotImplementedError()" in nb.cells[3].source and "2 * x" not in nb.cells[3].source
     assert nb.cells[-1].metadata["nbgrader"]["points"] == 1
     assert (kit.parent.parent / "build" / "nbgrader_source" / "ch9_1_demo" / "test_demo.py").is_file()
+
+
+# ------------------------------------------------------------------------------------------------ figures
+def figure_cells(nb) -> list[tuple[int, str, bytes]]:
+    """The Markdown cells that show a build-time figure: ``(index, caption, PNG bytes)`` each."""
+    found = []
+    for i, cell in enumerate(nb.cells):
+        for name, data in (cell.get("attachments") or {}).items():
+            if cell.cell_type == "markdown" and f"](attachment:{name})" in cell.source and "image/png" in data:
+                caption = re.sub(r"!\[[^\]]*\]\(attachment:[^)]+\)", "", cell.source).strip().strip("*").strip()
+                found.append((i, caption, base64.b64decode(data["image/png"])))
+    return found
+
+
+def png_chunks(png: bytes) -> list[str]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    chunks, at = [], 8
+    while at < len(png):
+        length = int.from_bytes(png[at:at + 4], "big")
+        chunks.append(png[at + 4:at + 8].decode("ascii"))
+        at += 12 + length
+    return chunks
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=str)
+def test_release_notebook_shows_a_figure_before_the_first_exercise(chapter):
+    """As it ships (never run), the release shows a captioned figure before the student's first code cell; the
+    solution notebook shows the same one, and neither holds the code that drew it."""
+    import numpy as np
+    from PIL import Image
+
+    from autograder.nbbuild import FIGURE_MAX_BYTES
+
+    release = nbformat.read(nb_path("exercises", chapter), as_version=4)
+    assert not [c for c in release.cells if c.cell_type == "code" and c.get("outputs")]
+    first_exercise = next(i for i, c in enumerate(release.cells) if c.metadata.get("nbgrader", {}).get("solution"))
+    figures = figure_cells(release)
+    assert figures and figures[0][0] < first_exercise, f"{chapter.name}: no figure before the first exercise cell"
+    for _, caption, png in figures:
+        assert len(caption.split()) >= 10 and caption[0].isupper() and caption.endswith("."), caption
+        assert len(png) < FIGURE_MAX_BYTES and png_chunks(png)[0] == "IHDR"
+        assert not {"tEXt", "iTXt", "zTXt", "tIME"} & set(png_chunks(png)), "metadata in the PNG"
+        image = Image.open(io.BytesIO(png))
+        assert image.format == "PNG" and 400 <= image.width <= 900 and 200 <= image.height <= 500
+        pixels = np.asarray(image.convert("RGB")).reshape(-1, 3)
+        assert (pixels.min(axis=1) < 200).mean() > 0.01 and len(np.unique(pixels, axis=0)) > 50  # a drawing
+    solution = nbformat.read(nb_path("solutions", chapter), as_version=4)
+    assert [f[1:] for f in figure_cells(solution)] == [f[1:] for f in figures]
+    for tree in ("exercises", "solutions"):
+        assert "# figure:" not in nb_path(tree, chapter).read_text()
+
+
+FIGURE_LESSON = """# 9.1 A demo chapter
+
+Doubling, $y = 2x$.
+
+```python
+# figure: Doubling the lesson's numbers, drawn when the chapter is built.
+{code}
+```
+
+```python
+# exercise: f
+```
+"""
+SEEDED = """import numpy as np
+import matplotlib.pyplot as plt
+
+x = np.random.default_rng(3).normal(size=40)
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.scatter(x, 2 * x, s=8)
+ax.set_title("y = 2x")"""
+
+
+def figure_kit(tmp_path: Path, code: str) -> Path:
+    """A kit of one chapter, ``ch9_1_demo``, whose lesson holds one figure cell with ``code``."""
+    folder = tmp_path / "kit" / "source" / "ch9_1_demo"
+    folder.mkdir(parents=True)
+    master = ('"""Chapter 9.1: a demo."""\nimport numpy as np\n\n\ndef f(x):\n    """Double x."""\n'
+              "    ### BEGIN SOLUTION\n    return 2 * x\n    ### END SOLUTION\n")
+    (folder / "demo.py").write_text(master)
+    (folder / "test_demo.py").write_text('def test_f(student):\n    """f: doubles"""\n    assert student.f(1) == 2\n')
+    (folder / "lesson.md").write_text(FIGURE_LESSON.format(code=code))
+    return tmp_path / "kit"
+
+
+@pytest.mark.parametrize("code, imported", [
+    ("import demo", "demo"),
+    ("from demo import f as double", "demo"),
+    ("import numpy as np\nfrom dlcourse.mnist import load_mnist", "dlcourse.mnist"),
+    ("import autograder.reference", "autograder.reference"),
+    ("import importlib\ndemo = importlib.import_module('demo')", "demo"),
+], ids=["chapter-module", "from-chapter-module", "dlcourse", "autograder", "import_module"])
+def test_a_figure_cell_that_imports_solution_code_is_refused(tmp_path, code, imported):
+    from autograder.build import BuildError, build
+
+    kit = figure_kit(tmp_path, code)
+    marker = "# figure: Doubling the lesson's numbers, drawn when the chapter is built."
+    where = re.escape(f"source/ch9_1_demo/lesson.md:{FIGURE_LESSON.splitlines().index(marker) + 1}: figure cell "
+                      f"`{marker[:40]}")   # the cell, by its first line (cut short in the message)
+    with pytest.raises(BuildError, match=where + r".*`: imports " + re.escape(repr(imported))):
+        build(kit)
+    assert not (kit / "exercises").exists()  # refused before anything was written
+
+
+def test_a_figure_cell_runs_apart_from_the_kit(tmp_path, monkeypatch):
+    """The code runs in its own process: an empty working folder, no kit folder on sys.path, a computed import of
+    solution code refused there too, and a time limit."""
+    from autograder import nbbuild
+    from autograder.build import BuildError, build
+
+    probe = SEEDED + (f"\nimport os, sys\nassert os.listdir('.') == [], os.listdir('.')\n"
+                      f"assert not [p for p in sys.path if p.startswith({str(tmp_path)!r})], sys.path\n"
+                      "assert 'dlcourse' not in sys.modules and 'autograder' not in sys.modules\n")
+    kit = figure_kit(tmp_path, probe)
+    monkeypatch.chdir(kit / "source" / "ch9_1_demo")   # the kit's folders are where the build runs from
+    monkeypatch.setenv("PYTHONPATH", str(kit / "source" / "ch9_1_demo"))
+    build(kit)
+    assert figure_cells(nbformat.read(kit / "exercises" / "ch9_1_demo" / "demo.ipynb", as_version=4))
+    kit = figure_kit(tmp_path / "b", "import importlib\nname = 'dl' + 'course'\nimportlib.import_module(name)")
+    with pytest.raises(BuildError, match=r"(?s)figure code failed.*line 4 of the cell: importlib.import_module\(name\)"
+                                         r".*ImportError: a figure cell may not import dlcourse"):
+        build(kit)
+    monkeypatch.setattr(nbbuild, "FIGURE_TIMEOUT", 1.0)
+    kit = figure_kit(tmp_path / "c", "import time\ntime.sleep(30)")
+    with pytest.raises(BuildError, match="figure cell .*: took longer than 1 s"):
+        build(kit)
+
+
+def test_a_build_with_figures_is_deterministic(tmp_path, monkeypatch):
+    """Two renders, each drawing its figure afresh, give the same bytes; a figure that differs between runs is
+    refused before it could make `dlcourse build --check` fail elsewhere."""
+    from autograder.build import BuildError, render
+
+    monkeypatch.setenv("DLCOURSE_FIGURE_CACHE", "off")   # draw every time, never read a cached PNG
+    kit = figure_kit(tmp_path, SEEDED)
+    first, second = render(kit / "source"), render(kit / "source")
+    assert first == second
+    for tree in ("exercises", "solutions"):
+        text = first[f"{tree}/ch9_1_demo/demo.ipynb"]
+        figures = figure_cells(nbformat.reads(text, as_version=4))
+        assert len(figures) == 1 and figures[0][1] == "Doubling the lesson's numbers, drawn when the chapter is built."
+        assert "default_rng(3)" not in text and "image/png" in text
+    (kit / "source" / "ch9_1_demo" / "lesson.md").write_text(FIGURE_LESSON.format(
+        code=SEEDED.replace("default_rng(3)", "default_rng()")))
+    with pytest.raises(BuildError, match="draws a different picture each time it runs"):
+        render(kit / "source")
 
 
 # ------------------------------------------------------------------------------------------------ module rule
@@ -325,6 +475,37 @@ def test_lesson_html_shows_figures_and_formulas_in_chromium(executed, tmp_path):
         assert ink(png, box)["ink"] > 0.002
 
 
+def test_release_notebook_shows_its_figure_offline_in_chromium(tmp_path):
+    """The release of 3.3 as a student first opens it, never run: its figure (the network and its shapes) is drawn
+    on the page, its formulas are typeset, and nothing is fetched from beyond file:// (no CDN)."""
+    from .chromium import chromium, ink, look, off_machine
+
+    if chromium() is None:
+        if os.environ.get("CI"):
+            pytest.fail("Chromium is needed for this test: apt-get install -y chromium")
+        pytest.skip("Chromium is not installed (apt-get install -y chromium)")
+    chapter = Chapter.from_name("ch3_3_mlp_forward")
+    nb = nbformat.read(nb_path("exercises", chapter), as_version=4)
+    assert not [c for c in nb.cells if c.cell_type == "code" and c.get("outputs")]
+    (_, _, figure), = figure_cells(nb)
+    page = tmp_path / "release.html"
+    page.write_text(lesson_html(nb), encoding="utf-8")
+    png, facts = look(page, tmp_path / "profile")
+    (tmp_path / "release.png").write_bytes(png)
+    assert facts["ready"] and facts["errors"] == 0 and facts["rendered"] == facts["formulas"] > 0, facts
+    from PIL import Image
+
+    assert len(facts["images"]) == 1, facts["images"]   # the build-time figure: nothing else has run
+    box = facts["images"][0]
+    assert box["natural"] == Image.open(io.BytesIO(figure)).width and box["w"] > 400
+    seen = ink(png, box)
+    assert seen["colours"] > 50 and seen["ink"] > 0.05, seen
+    requests = facts["requests"]
+    assert any(url.startswith("data:image/png") for url in requests)
+    assert any(url.startswith("file:") and "MathJax.js" in url for url in requests)
+    assert off_machine(requests) == [], off_machine(requests)
+
+
 # ------------------------------------------------------------------------------------------------ grading
 def test_notebook_submissions_graded_by_dlcourse_grade(runs):
     runs["grade"].result()
@@ -367,3 +548,84 @@ def test_test_cells_are_worth_what_the_grader_gives(runs):
         nb = nbformat.read(nb_path("exercises", chapter), as_version=4)
         cells = sum(c.metadata["nbgrader"]["points"] for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
         assert cells == got[chapter.number][1], chapter.name
+
+
+def test_a_demo_that_needs_an_unfinished_chapter_says_so_once_and_the_notebook_runs_on(tmp_path):
+    """3.4 written in its notebook, 2.4 still a stub: the gradient-check demo (it calls 2.4's numerical_gradient)
+    becomes one line naming chapter 2.4, and the rest of the notebook runs to the end, without a warning."""
+    from dlcourse.lesson import execute
+
+    release = tmp_path / "repo"
+    for chapter in CHAPTERS:
+        if chapter.number <= "3.4":
+            shutil.copytree(ROOT / "exercises" / chapter.name, release / chapter.name)
+    shutil.copy(ROOT / "exercises" / ".dlcourse-release.json", release)
+    for name in ("ch1_3_sigmoid", "ch3_2_activations", "ch3_3_mlp_forward"):
+        shutil.copy(next((ROOT / "solutions" / name).glob("[!t]*.py")), release / name)
+    backprop = Chapter.from_name("ch3_4_backprop")
+    shutil.copy(nb_path("solutions", backprop), release / backprop.name)
+    nb = nbformat.read(release / backprop.name / f"{backprop.topic}.ipynb", as_version=4)
+    execute(nb, release / backprop.name, timeout=NOTEBOOK_BUDGET)  # raises on the first cell that fails
+    streams = [(o.name, o.text) for c in nb.cells if c.cell_type == "code" for o in c.outputs
+               if o.output_type == "stream"]
+    told = [text for name, text in streams if "needs chapter 2.4 (numerical_gradient)" in text]
+    assert len(told) == 1 and "finish chapter 2.4" in told[0], streams
+    assert not [text for name, text in streams if name == "stderr"], "a warning or an error was printed"
+    assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.outputs), \
+        "the MNIST training demo after the skipped cell did not run"
+
+
+def test_dlcourse_lesson_renders_the_students_notebook_offline(tmp_path):
+    """A student's page: their own notebook, run, with its figures; MathJax from the local copy, no CDN."""
+    repo = tmp_path / "repo"
+    proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "release", str(repo), "--chapters", "1.1-1.3"],
+                          capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    sigmoid = Chapter.from_name("ch1_3_sigmoid")
+    shutil.copy(nb_path("solutions", sigmoid), repo / sigmoid.name)  # written in the notebook
+    page = tmp_path / "page.html"
+    proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "lesson", "1.3", "--html", str(page)],
+                          capture_output=True, text=True, cwd=repo, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    html = page.read_text()
+    assert html.count("data:image/png;base64") >= 2, "the lesson's figure and the student's own plot are in the page"
+    sources = re.findall(r'<script[^>]+src="([^"]+)"', html) + re.findall(r'<link[^>]+href="([^"]+)"', html)
+    assert [s for s in sources if "MathJax.js" in s][0].startswith("file://")
+    assert not [s for s in sources if s.startswith(("http:", "https:", "//"))], sources
+    solutions = subprocess.run([sys.executable, "-m", "dlcourse.cli", "lesson", "1.3", "--solutions", "--no-execute",
+                                "--html", str(tmp_path / "solution.html")], capture_output=True, text=True, cwd=repo)
+    assert solutions.returncode == 0 and "(solutions)" in solutions.stdout, solutions.stderr
+    import html as html_lib
+
+    shown = html_lib.unescape(re.sub(r"<[^>]+>", "", (tmp_path / "solution.html").read_text()))
+    assert "return s * (1 - s)" in shown  # the reference's code, which only the kit has
+
+
+def test_bridge_notebook_without_pytorch_says_so_and_counts_its_points(tmp_path):
+    """5.2's release notebook run where PyTorch is missing: the visible test cell says what to install, scored 0 of
+    the points its nbgrader metadata gives (the maximum `dlcourse grade` gives there too)."""
+    bridge = Chapter.from_name("ch5_2_bridge")
+    shutil.copytree(ROOT / "exercises" / bridge.name, tmp_path / bridge.name)
+    hide = tmp_path / "notorch" / "torch"
+    hide.mkdir(parents=True)
+    (hide / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
+    path = tmp_path / bridge.name / f"{bridge.topic}.ipynb"
+    run = ("import sys, nbformat\nfrom pathlib import Path\nfrom dlcourse.lesson import execute\n"
+           "p = Path(sys.argv[1])\nnb = nbformat.read(p, as_version=4)\n"
+           "execute(nb, p.parent, timeout=300, allow_errors=True)\nnbformat.write(nb, p)\n")
+    env = {**os.environ, "PYTHONPATH": str(hide.parent)}  # the kernel inherits it: torch cannot be imported
+    proc = subprocess.run([sys.executable, "-c", run, str(path)], capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    nb = nbformat.read(path, as_version=4)
+    cell = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "visible_tests")
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    points = cell.metadata["nbgrader"]["points"]
+    assert text.startswith(f"Visible tests of chapter 5.2 bridge: 0 of {points:g} points"), text
+    assert "chapter 5.2 needs PyTorch: pip install -e '.[torch]'" in text, text
+    # The demos that import torch say so once, then step aside: no ModuleNotFoundError, no NameError after it.
+    demos = [c for c in nb.cells if c.cell_type == "code" and "torch" in c.source and "nbgrader" not in c.metadata]
+    said = [o.get("text", "") for c in demos for o in c.outputs if o.output_type == "stream"]
+    assert said[0].startswith("This cell needs PyTorch, which is not installed: pip install -e '.[torch]'"), said
+    assert all(s.startswith("(skipped: this cell needs PyTorch") for s in said[1:]) and len(said) >= 2, said
+    errors = [o.get("ename") for c in nb.cells for o in c.get("outputs", []) if o.output_type == "error"]
+    assert not errors, errors

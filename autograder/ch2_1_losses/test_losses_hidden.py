@@ -11,6 +11,28 @@ CLIP_HINT = "log(0) = -inf: clip A to [eps, 1 - eps] (np.clip) before taking log
 GRAD_N_HINT = "the loss divides by N = y_pred.size, so its gradient has the same 1/N factor"
 
 
+def loss_slips(y_pred) -> dict:
+    """What a wrong MSE's value tells: the factor between it and the right one names the slip."""
+    n, rows = np.size(y_pred), len(y_pred)
+    slips = {0.5: "your loss is half the expected value: this course's MSE is the plain mean of the squared "
+                  "errors, with no factor 1/2",
+             float(n): f"your loss is N = {n} times the expected value: a sum, not a mean (np.mean, or divide by "
+                       "y_pred.size)"}
+    if n != rows:
+        slips[n / rows] = "divide by y_pred.size (all entries), not by len(y_pred) (the rows only)"
+    return slips
+
+
+def gradient_slips(y_pred) -> dict:
+    """What a wrong MSE gradient's value tells."""
+    n = np.size(y_pred)
+    return {0.5: "your gradient is half the expected one: the derivative of (p - y)^2 is 2 (p - y), so the factor 2 "
+                 "is missing",
+            float(n): GRAD_N_HINT + f": yours is N = {n} times too large",
+            n / 2: "your gradient lacks both the factor 2 of d(p - y)^2/dp = 2 (p - y) and the 1/N of the mean",
+            -1.0: "the sign is reversed: the gradient of the loss with respect to y_pred is +2 (y_pred - y) / N"}
+
+
 def true_mse(y_pred, y):
     return float(np.mean((np.asarray(y_pred, dtype=np.float64) - y) ** 2))
 
@@ -37,7 +59,7 @@ def test_mse_random(student, rng, shape):
     """mse_loss: random predictions and targets"""
     y_pred, y = rng.normal(scale=3.0, size=shape), rng.normal(scale=3.0, size=shape)
     check_scalar(student.mse_loss(y_pred, y), true_mse(y_pred, y), f"mse_loss(y_pred, y) with shapes {shape}",
-                 rtol=1e-10, hint="mean((y_pred - y) ** 2) over every entry")
+                 rtol=1e-10, hint="mean((y_pred - y) ** 2) over every entry", slips=loss_slips(y_pred))
 
 
 def test_mse_is_a_mean(student, rng):
@@ -53,7 +75,8 @@ def test_mse_averages_every_column(student, rng):
     """mse_loss: a (m, k) batch is averaged over all m*k entries"""
     y_pred, y = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
     check_scalar(student.mse_loss(y_pred, y), true_mse(y_pred, y), "mse_loss(y_pred (4, 3), y (4, 3))", rtol=1e-10,
-                 hint="divide by y_pred.size (all entries), not by len(y_pred) (the rows only)")
+                 hint="divide by y_pred.size (all entries), not by len(y_pred) (the rows only)",
+                 slips=loss_slips(y_pred))
 
 
 def test_mse_returns_float(student, rng):
@@ -159,7 +182,8 @@ def test_mse_gradient_numerical(student, rng):
     y_pred, y = rng.normal(size=shape), rng.normal(size=shape)
     numeric = numerical_gradient(lambda p: true_mse(p, y), y_pred.copy())
     got = check_array(student.mse_gradient(y_pred, y), numeric, f"mse_gradient(y_pred, y) with shapes {shape}",
-                      rtol=1e-5, atol=1e-7, hint=GRAD_N_HINT + "; the derivative of (p - y)^2 is 2 (p - y)")
+                      rtol=1e-5, atol=1e-7, hint=GRAD_N_HINT + "; the derivative of (p - y)^2 is 2 (p - y)",
+                      slips=gradient_slips(y_pred))
     # Entries near 0 make an entry-wise relative error noisy: compare the whole arrays by their norms.
     err = np.linalg.norm(got - numeric) / (np.linalg.norm(got) + np.linalg.norm(numeric))
     assert err < 1e-7, f"mse_gradient: relative error {err:.2e} against the numerical gradient"
@@ -170,7 +194,7 @@ def test_mse_gradient_scales_with_batch(student, rng):
     y_pred, y = rng.normal(size=(4, 1)), rng.normal(size=(4, 1))
     got = student.mse_gradient(np.vstack([y_pred, y_pred]), np.vstack([y, y]))
     check_array(got, np.vstack([y_pred - y] * 2) / 4, "mse_gradient on a batch of 8 (the same 4 samples twice)",
-                rtol=1e-10, hint=GRAD_N_HINT)
+                rtol=1e-10, hint=GRAD_N_HINT, slips=gradient_slips(got))
 
 
 @pytest.mark.points(2)

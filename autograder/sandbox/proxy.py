@@ -19,21 +19,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from dlcourse.chapters import Chapter
+from dlcourse.explain import import_failure
+
 from . import wire
 from .launcher import Limits, Worker, WorkerDied, WorkerTimeout
 
 
 class StudentException:
-    """Mixin marking an exception rebuilt from one the student's code raised (``where``: their frames)."""
+    """Mixin marking an exception rebuilt from one the student's code raised (``frames``: theirs only)."""
 
-    where = ""
+    frames: list = []
     function = ""
 
 
 _REBUILT: dict[type, type] = {}
 
 
-def _rebuild(err: dict, function: str) -> BaseException:
+def _frames(err: dict, chapter: Chapter | None) -> list[tuple]:
+    """The worker's frames, named like the files at home (``ch1_3_sigmoid/sigmoid.py``)."""
+    prefix = f"{chapter.name}/" if chapter is not None else ""
+    return [(f"{prefix}{file}", line, func, code) for file, line, func, code in err.get("frames") or []]
+
+
+def _rebuild(err: dict, function: str, chapter: Chapter | None = None) -> BaseException:
     base = next((getattr(builtins, n) for n in err.get("mro", []) if isinstance(getattr(builtins, n, None), type)
                  and issubclass(getattr(builtins, n), Exception)), Exception)
     if err.get("type") in ("SystemExit", "KeyboardInterrupt"):
@@ -41,7 +50,7 @@ def _rebuild(err: dict, function: str) -> BaseException:
                                      "return their result, never end the program", pytrace=False)
     cls = _REBUILT.setdefault(base, type(base.__name__, (base, StudentException), {"__module__": "builtins"}))
     exc = cls(err.get("message", ""))
-    exc.where, exc.function, exc.remote_type = err.get("where", ""), function, err.get("type", base.__name__)
+    exc.frames, exc.function, exc.remote_type = _frames(err, chapter), function, err.get("type", base.__name__)
     exc.origin = err.get("origin")  # the submission's function that raised it (a qualified name), if known
     return exc
 
@@ -50,8 +59,8 @@ class ChapterRunner:
     """Owns the worker(s) for one chapter of one submission, within the chapter's time budget (seconds)."""
 
     def __init__(self, module: str, files: dict[str, Path], hide: list[Path], budget: float,
-                 limits: Limits | None = None):
-        self.module_name, self.files, self.hide = module, files, hide
+                 limits: Limits | None = None, chapter: Chapter | None = None):
+        self.module_name, self.files, self.hide, self.chapter = module, files, hide, chapter
         self.budget, self.limits = budget, limits or Limits()
         self.deadline: float | None = None
         self.worker: Worker | None = None
@@ -79,13 +88,23 @@ class ChapterRunner:
             self.close_worker()
             pytest.fail(self.failure, pytrace=False)
         if "error" in reply:
-            err = reply["error"]
-            self.failure = (f"importing {self.module_name}.py failed with {err['type']}: {err['message']}"
-                            + (f"\n{err['where']}" if err.get("where") else ""))
+            self.failure = self._import_failure(reply["error"])
             self.close_worker()
             pytest.fail(self.failure, pytrace=False)
         self.names = reply["value"]
         return self.worker
+
+    def _import_failure(self, err: dict) -> str:
+        """The module does not import: one message with the file, the line and the error."""
+        filename = f"{self.module_name}.py"
+        if self.chapter is None:
+            return f"importing {filename} failed with {err['type']}: {err['message']}"
+        if err.get("syntax"):
+            _, line, code, offset = err["syntax"]
+            return import_failure(self.chapter, filename, err["type"], err["message"], line, code, offset)
+        own = [f for f in err.get("frames") or [] if f[0] == filename]
+        line, code = (own[-1][1], own[-1][3]) if own else (None, None)
+        return import_failure(self.chapter, filename, err["type"], err["message"], line, code)
 
     def close_worker(self) -> None:
         if self.worker is not None:
@@ -124,7 +143,7 @@ class ChapterRunner:
             cat = cat if isinstance(cat, type) and issubclass(cat, Warning) else UserWarning
             warnings.warn(cat(f"{text} (warning from {what})"), stacklevel=3)
         if "error" in reply:
-            raise _rebuild(reply["error"], what)
+            raise _rebuild(reply["error"], what, self.chapter)
         return reply
 
     def call(self, ref, name, args, kwargs, label: str, timeout: float | None = None):

@@ -175,8 +175,11 @@ def _same(a, b) -> bool:
 
 
 def _error_reply(exc: BaseException, scratch: str) -> dict:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(scratch)]
-    where = "".join(traceback.format_list(frames[-3:])).replace(scratch + os.sep, "")
+    # The submission's frames only (file, line, function, code), and where a syntax error is: plain data.
+    frames = [[os.path.basename(f.filename), f.lineno or 0, f.name, f.line or ""]
+              for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(scratch)][-3:]
+    syntax = [exc.filename and os.path.basename(exc.filename), exc.lineno, exc.text, exc.offset] \
+        if isinstance(exc, SyntaxError) else None
     mro = [c.__name__ for c in type(exc).__mro__ if c.__module__ == "builtins"]
     origin, tb = None, exc.__traceback__   # the submission's innermost function: names a stub helper
     while tb is not None:
@@ -184,8 +187,9 @@ def _error_reply(exc: BaseException, scratch: str) -> dict:
         if code.co_filename.startswith(scratch):
             origin = getattr(code, "co_qualname", code.co_name)
         tb = tb.tb_next
-    return {"error": {"type": type(exc).__name__, "mro": mro, "message": str(exc)[:2000], "where": where,
-                      "origin": origin}}
+    message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
+    return {"error": {"type": type(exc).__name__, "mro": mro, "message": str(message)[:2000], "frames": frames,
+                      "syntax": syntax, "origin": origin}}
 
 
 def main() -> None:
@@ -216,7 +220,7 @@ def main() -> None:
             payload = wire.encode(reply, make_handle=server.handle)
         except Exception as exc:
             payload = wire.encode({"error": {"type": "WireError", "mro": ["ValueError"], "message": str(exc),
-                                             "where": ""}, "warnings": []})
+                                             "frames": []}, "warnings": []})
         wire.send_frame(fd_out, payload)
 
 

@@ -1,11 +1,16 @@
 """Visible tests for chapter 3.4 (run: pytest exercises/ch3_4_backprop)."""
 import numpy as np
 
-from dlcourse.testing import check_array, require
+from dlcourse.testing import check_array, check_unchanged, require
+
+CACHE_HINT = ("dZ = cache['A2']; dZ[np.arange(m), y] -= 1 (or dZ -= Y, dZ /= m) writes into the cache: start from "
+              "a new array, dZ = (probs - Y) / m")
 
 
-X = np.array([[1.0, -2.0, 0.5], [0.3, 0.8, -1.0], [-0.5, 0.1, 2.0], [1.5, 1.0, -0.3]])
-y = np.array([0, 2, 1, 2])
+def batch():
+    """Fresh (X, y) for every test: 4 samples, 3 features, 3 classes."""
+    X = np.array([[1.0, -2.0, 0.5], [0.3, 0.8, -1.0], [-0.5, 0.1, 2.0], [1.5, 1.0, -0.3]])
+    return X, np.array([0, 2, 1, 2])
 
 
 def params_2layer():
@@ -24,7 +29,7 @@ def mean_loss(params, X, y):
     return -np.mean(np.log(P[np.arange(len(y)), y]))
 
 
-def numerical(params, key, h=1e-6):
+def numerical(params, key, X, y, h=1e-6):
     """Centred differences of mean_loss with respect to params[key]."""
     grad = np.zeros_like(params[key])
     for i in np.ndindex(grad.shape):
@@ -54,6 +59,7 @@ def forward_cache(params, X):
 def test_backward_keys_and_shapes(student):
     """backward_mlp: one gradient per parameter, with the parameter's shape"""
     params = params_2layer()
+    X, y = batch()
     grads = student.backward_mlp(params, forward_cache(params, X), y)
     require(sorted(grads) == sorted(params),
             f"backward_mlp: expected gradients for the keys {sorted(params)}, got {sorted(grads)}\n"
@@ -68,10 +74,10 @@ def test_backward_softmax_regression(student):
     """backward_mlp: a 1-layer net gives dW = X.T @ (P - Y) / m and db = mean of P - Y"""
     params = {"W1": np.array([[0.2, -0.1, 0.4], [0.5, 0.3, -0.2], [-0.3, 0.1, 0.1]]),
               "b1": np.array([0.1, 0.0, -0.1])}
+    X, y = batch()
     cache = forward_cache(params, X)
-    Y = np.eye(3)[y]
+    dZ = (cache["A1"] - np.eye(3)[y]) / len(y)  # before the call: the expected values come from a clean cache
     grads = student.backward_mlp(params, cache, y)
-    dZ = (cache["A1"] - Y) / len(y)
     check_array(grads["W1"], X.T @ dZ, "backward_mlp on a 1-layer net: grads['W1']", rtol=1e-7,
                 hint="dZ = (probs - Y) / m with Y one-hot; dW = A_prev.T @ dZ (the 1/m: the loss is a mean)")
     check_array(grads["b1"], dZ.sum(axis=0), "backward_mlp on a 1-layer net: grads['b1']", rtol=1e-7,
@@ -81,11 +87,33 @@ def test_backward_softmax_regression(student):
 def test_backward_matches_numerical(student):
     """backward_mlp: every gradient of a 2-layer net matches a numerical gradient"""
     params = params_2layer()
+    X, y = batch()
     grads = student.backward_mlp(params, forward_cache(params, X), y)
     for key in ("W2", "b2", "W1", "b1"):
-        check_array(grads[key], numerical(params, key), f"backward_mlp on a 2-layer net: grads[{key!r}]", rtol=1e-5,
-                    atol=1e-8, hint="hidden layer: dA = dZ_next @ W_next.T, then dZ = dA * relu_derivative(Z) "
-                                    "(the mask comes from Z of this layer)")
+        check_array(grads[key], numerical(params, key, X, y), f"backward_mlp on a 2-layer net: grads[{key!r}]",
+                    rtol=1e-5, atol=1e-8,
+                    hint="hidden layer: dA = dZ_next @ W_next.T, then dZ = dA * relu_derivative(Z) "
+                         "(the mask comes from Z of this layer)")
+
+
+def test_backward_keeps_cache(student):
+    """backward_mlp: the cache and params are only read, never changed"""
+    params = params_2layer()
+    X, y = batch()
+    cache = forward_cache(params, X)
+    expected = {key: numerical(params, key, X, y) for key in params}
+    grads = student.backward_mlp(params, cache, y)
+    call = "backward_mlp(params, cache, y) on a 2-layer net"
+    clean = forward_cache(params_2layer(), batch()[0])
+    for key in sorted(clean):
+        check_unchanged(cache[key], clean[key], call, f"cache[{key!r}]", CACHE_HINT)
+    for key, value in params_2layer().items():
+        check_unchanged(params[key], value, call, f"params[{key!r}]", "read the parameters, never write them")
+    check_unchanged(y, batch()[1], call, "y", "leave the labels as they were")
+    for key in ("W2", "b2", "W1", "b1"):
+        check_array(grads[key], expected[key], f"{call}: grads[{key!r}]", rtol=1e-5, atol=1e-8,
+                    hint="dZ = (probs - Y) / m at the output, then dA = dZ_next @ W_next.T and "
+                         "dZ = dA * relu_derivative(Z) for the hidden layer")
 
 
 def test_train_mlp_learns(student):
@@ -94,7 +122,11 @@ def test_train_mlp_learns(student):
     centres = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
     labels = np.repeat(np.arange(3), 40)
     data = centres[labels] + rng.normal(scale=0.6, size=(120, 2))
+    data_before, labels_before = data.copy(), labels.copy()
     params, history = student.train_mlp(data, labels, [2, 8, 3], lr=0.5, epochs=15, batch_size=20, rng=rng)
+    call = "train_mlp(X (120, 2), y (120,), [2, 8, 3], lr=0.5, epochs=15, batch_size=20, rng)"
+    check_unchanged(data, data_before, call, "X", "shuffle with indices (X[idx]), never the caller's X itself")
+    check_unchanged(labels, labels_before, call, "y", "shuffle with indices (y[idx]), never the caller's y itself")
     require(len(history) == 15, f"train_mlp(..., epochs=15): history should hold 15 losses, got {len(history)}")
     require(history[-1] < 0.5 * history[0],
             f"train_mlp on 3 separable clusters: the loss went from {history[0]:.3f} to {history[-1]:.3f}, expected "

@@ -1,7 +1,7 @@
 """Visible tests for chapter 4.2 (run: pytest exercises/ch4_2_convolution)."""
 import numpy as np
 
-from dlcourse.testing import check_array, expect_raises
+from dlcourse.testing import check_array, check_unchanged, expect_raises
 
 FORMULA = ("out[n, f, y, x] = b[f] + sum over c, i, j of Xp[n, c, y*stride + i, x*stride + j] * W[f, c, i, j], "
            "Xp = X padded with zeros; H_out = (H + 2*padding - KH) // stride + 1")
@@ -38,9 +38,14 @@ def test_conv2d_stride_and_padding(student):
     """conv2d: stride 2 and padding 1 give the right output size and values"""
     rng = np.random.default_rng(0)
     X, W, b = rng.normal(size=(2, 3, 5, 6)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
+    before = {"X": X.copy(), "W": W.copy(), "b": b.copy()}
     out, _ = student.conv2d(X, W, b, stride=2, padding=1)
-    check_array(out, loop_conv2d(X, W, b, 2, 1), "conv2d(X (2, 3, 5, 6), W (4, 3, 3, 3), b, stride=2, padding=1)",
-                rtol=1e-9, atol=1e-12, hint=FORMULA)
+    call = "conv2d(X (2, 3, 5, 6), W (4, 3, 3, 3), b, stride=2, padding=1)"
+    for name, arg in (("X", X), ("W", W), ("b", b)):
+        check_unchanged(arg, before[name], call, name,
+                        "pad into a new array (np.pad) and compute the output into a new one; leave X, W and b as "
+                        "they were")
+    check_array(out, loop_conv2d(X, W, b, 2, 1), call, rtol=1e-9, atol=1e-12, hint=FORMULA)
 
 
 def test_conv2d_channels_and_bias(student):
@@ -57,11 +62,18 @@ def test_conv2d_backward_numerical(student):
     """conv2d_backward: dX, dW, db match centred differences of sum(out * G)"""
     rng = np.random.default_rng(2)
     X, W, b = rng.normal(size=(2, 2, 4, 5)), rng.normal(size=(3, 2, 3, 2)), rng.normal(size=3)
+    before = {"X": X.copy(), "W": W.copy(), "b": b.copy()}
     out, cache = student.conv2d(X, W, b, stride=1, padding=1)
     check_array(out, loop_conv2d(X, W, b, 1, 1), "conv2d(X (2, 2, 4, 5), W (3, 2, 3, 2), b, padding=1)", rtol=1e-9,
                 atol=1e-12, hint=FORMULA)
     G = rng.normal(size=out.shape)
+    G_before = G.copy()
     dX, dW, db = student.conv2d_backward(G, cache)
+    for name, arg, old in (("G (dout)", G, G_before), ("X", X, before["X"]), ("W", W, before["W"]),
+                           ("b", b, before["b"])):
+        check_unchanged(arg, old, "conv2d followed by conv2d_backward(G, cache)", name,
+                        "compute dX, dW and db into new arrays; leave dout, and the X, W and b given to conv2d, "
+                        "as they were")
 
     def numerical(array):
         # The loss sum(out * G) is linear in each of X, W, b: centred differences are exact here.

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 COMMAND_GROUP = "dlcourse.commands"
-INSTRUCTOR_COMMANDS = {"build", "grade", "gradebook", "release", "gradescope", "bench", "lesson"}
+INSTRUCTOR_COMMANDS = {"build", "grade", "gradebook", "release", "gradescope", "bench"}
 
 
 def error(msg: str) -> int:
@@ -43,11 +43,58 @@ def cmd_check(args) -> int:
         progress = run(release, args.chapter)
     except (FileNotFoundError, ChapterError) as exc:
         return error(str(exc))
-    print(table(progress))
+    print(table(progress, verbose=args.verbose))
     if args.summary:
         with open(args.summary, "a", encoding="utf-8") as fh:  # GitHub's job summary is appended to
             fh.write(markdown(progress))
     return 0 if all(p.done for p in progress) else 1
+
+
+def cmd_lesson(args) -> int:
+    """A chapter's notebook as one HTML page: the student's own, or (``--solutions``) the kit's solution."""
+    from .chapters import ChapterError, list_chapters, select
+    from .lesson import LessonError, execute, lesson_html
+    from .notebook import _grader_hook
+    from .progress import find_release
+    from .work import chapter_notebook
+
+    try:
+        if args.solutions:
+            references = _grader_hook("references")
+            roots = [Path(p) for p in references()] if references is not None else []
+            if not roots:
+                return error("--solutions renders a reference solution notebook: only an instructor's kit has them")
+            root = roots[0]
+        else:
+            root = find_release(Path(args.path) if args.path else None)
+        chosen = select(list_chapters(root), args.chapter)
+    except (FileNotFoundError, ChapterError) as exc:
+        return error(str(exc))
+    if len(chosen) != 1:
+        return error(f"{args.chapter} names {len(chosen)} chapters; give one, e.g. 1.3")
+    chapter = chosen[0]
+    path = chapter_notebook(root / chapter.name, chapter)
+    if path is None:
+        return error(f"no notebook in {root / chapter.name}")
+    try:
+        import nbformat
+    except ImportError:
+        return error("rendering a notebook needs the notebook tools: pip install -e '.[notebook]'")
+    use_data_dir(args.data_dir)
+    nb = nbformat.read(path, as_version=4)
+    if not args.no_execute:
+        try:  # a cell that fails shows its error in the page, and the cells after it still run
+            execute(nb, path.parent, timeout=args.timeout, allow_errors=not args.solutions)
+        except Exception as exc:  # noqa: BLE001 - the kernel itself could not run: one line
+            return error(f"{path.name} failed to run: {str(exc).strip().splitlines()[-1]}")
+    try:
+        html = lesson_html(nb, args.mathjax_url)
+    except LessonError as exc:
+        return error(str(exc))
+    out = Path(args.html or f"{chapter.name}.html")
+    out.write_text(html, encoding="utf-8")
+    print(f"{chapter.number} {'(solutions) ' if args.solutions else ''}written to {out}")
+    return 0
 
 
 def _student_commands(sub) -> None:
@@ -55,11 +102,25 @@ def _student_commands(sub) -> None:
     p.add_argument("chapter", nargs="?", help="a chapter number such as 1.3, or a range such as 1.1-2.4 "
                                               "(default: all)")
     p.add_argument("--path", help="your repository of exercises (default: the current folder or ./exercises)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show every failing test, not only the first per "
+                                                                "function")
     p.add_argument("--summary", metavar="FILE",
                    help="also append the progress as a Markdown table to FILE (e.g. $GITHUB_STEP_SUMMARY)")
     p.add_argument("--data-dir", help="folder with the MNIST IDX files (default: $DLCOURSE_MNIST_DIR, the "
                                       "user cache, then the copy inside the package)")
     p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("lesson", help="render a chapter's notebook to one HTML page (formulas and figures offline)")
+    p.add_argument("chapter", help="a chapter number such as 1.3")
+    p.add_argument("--html", metavar="FILE", help="where to write the page (default: <chapter>.html here)")
+    p.add_argument("--no-execute", action="store_true", help="render the notebook as it is, without running it")
+    p.add_argument("--solutions", action="store_true",
+                   help="the solution notebook instead of yours (an instructor's kit only)")
+    p.add_argument("--path", help="your repository of exercises (default: the current folder or ./exercises)")
+    p.add_argument("--timeout", type=float, default=600, help="time limit per cell in seconds (default 600)")
+    p.add_argument("--mathjax-url", help="load MathJax from here instead of the local copy (e.g. a CDN)")
+    p.add_argument("--data-dir", help="folder with the MNIST IDX files")
+    p.set_defaults(func=cmd_lesson)
 
     from .mnist import add_data_command
 

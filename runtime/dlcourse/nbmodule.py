@@ -129,15 +129,22 @@ def python_source(cell_source: str) -> str:
 def read_code_cells(path: Path) -> list[str]:
     """The code cells of a notebook file as plain Python; :class:`NotebookError` if it is not a notebook."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise NotebookError(f"{Path(path).name} is not a readable notebook (invalid JSON at line {exc.lineno}: "
-                            f"{exc.msg})") from None
+        text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise NotebookError(f"{Path(path).name} is not a readable notebook ({type(exc).__name__}: "
                             f"{str(exc).splitlines()[0][:100]})") from None
+    return code_cells(text, Path(path).name)
+
+
+def code_cells(text: str, name: str = "the notebook") -> list[str]:
+    """The code cells of a notebook's JSON text as plain Python; :class:`NotebookError` if it is not one."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise NotebookError(f"{name} is not a readable notebook (invalid JSON at line {exc.lineno}: "
+                            f"{exc.msg})") from None
     if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise NotebookError(f"{Path(path).name} is not a Jupyter notebook (no list of cells)")
+        raise NotebookError(f"{name} is not a Jupyter notebook (no list of cells)")
     out = []
     for cell in data["cells"]:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
@@ -146,7 +153,7 @@ def read_code_cells(path: Path) -> list[str]:
         if isinstance(src, list):
             src = "".join(s for s in src if isinstance(s, str))
         if not isinstance(src, str):
-            raise NotebookError(f"{Path(path).name} has a code cell whose source is not text")
+            raise NotebookError(f"{name} has a code cell whose source is not text")
         out.append(python_source(src))
     return out
 

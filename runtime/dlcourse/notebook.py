@@ -14,10 +14,10 @@ written to stderr (nbgrader gives 0 to a test cell with stderr output).
 """
 from __future__ import annotations
 
+import ast
 import hashlib
-import importlib.abc
+import importlib
 import importlib.metadata
-import importlib.util
 import os
 import shutil
 import sys
@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import testrun
-from .chapters import CHAPTER_RE, Chapter
-from .nbmodule import ModuleCode, module_code, read_code_cells, setup_call
+from .chapters import Chapter
+from .nbmodule import ModuleCode, module_code
+from .work import ChapterFinder, work_in
 
 TRUSTED_ENV = "DLCOURSE_TRUSTED_GRADES"  # set by a grader that scores the notebook itself after the run
 SEED_ENV = "DLCOURSE_SEED"
@@ -56,71 +57,151 @@ _session: _Session | None = None
 
 
 def setup(chapter: str, defines=()) -> None:
-    """First code cell of every chapter notebook: remember the chapter, make earlier chapters importable."""
-    global _session
-    _session = _Session(Chapter.from_name(chapter), list(defines))
-    finder = next((f for f in sys.meta_path if isinstance(f, EarlierChapters)), None)
-    if finder is None:
-        finder = EarlierChapters()
-        sys.meta_path.append(finder)
-    finder.current = _session.chapter
+    """First code cell of every chapter notebook: remember the chapter, make earlier chapters importable.
 
-
-class EarlierChapters(importlib.abc.MetaPathFinder):
-    """Imports of earlier chapters' modules (``from sigmoid import sigmoid``) in a chapter notebook.
-
-    Looked up in the chapter folders beside this notebook's folder (the student's own work: the module
-    ``<topic>.py``, or the notebook ``<topic>.ipynb`` when it was saved more recently than the module or
-    there is no module), then in the folders an installed grader offers (the reference solutions, on an
+    Imports of other chapters' modules (``from sigmoid import sigmoid``) are found in the chapter folders beside
+    this notebook's folder (the student's own work: each chapter's module or notebook, by the rule of
+    :mod:`dlcourse.work`), then in the folders an installed grader offers (the reference solutions, on an
     instructor's machine or under nbgrader's autograde). Graders never rely on this: they grade each chapter
     with the reference modules of the earlier ones.
     """
-
-    current: Chapter | None = None
-
-    def _candidates(self, name: str):
-        places = [Path.cwd().parent]
+    global _session
+    _session = _Session(Chapter.from_name(chapter), list(defines))
+    finder = next((f for f in sys.meta_path if isinstance(f, ChapterFinder)), None)
+    if finder is None:
+        roots = [Path.cwd().parent]
         references = _grader_hook("references")
         if references is not None:
             try:
-                places += [Path(p) for p in references()]
+                roots += [Path(p) for p in references()]
             except Exception:  # noqa: BLE001 - the student's own folders still work
                 pass
-        for base in places:
-            if not base.is_dir():
-                continue
-            for folder in sorted(base.iterdir()):
-                m = CHAPTER_RE.match(folder.name)
-                if m and m.group(3) == name and folder.is_dir():
-                    yield folder
+        finder = ChapterFinder(roots)
+        sys.meta_path.insert(0, finder)
+    finder.current = _session.chapter
+    _install_guard()
 
-    def find_spec(self, name, path=None, target=None):
-        if path is not None or "." in name or self.current is None or name == self.current.topic:
+
+def is_stub(fn) -> bool:
+    """A function whose whole body raises NotImplementedError (an exercise not written yet)."""
+    code = getattr(fn, "__code__", None)
+    return code is not None and tuple(code.co_names) == ("NotImplementedError",)
+
+
+class EarlierChapterGuard:
+    """An IPython input transformer: a demo cell that would call an unwritten function of an EARLIER chapter, or
+    import a package this machine lacks (5.2's PyTorch), is replaced by one line saying which chapter to finish
+    or what to install (in full the first time), and so is a later cell that uses what such a cell would have
+    defined; so "Run all" goes on to the end instead of stopping at the first NotImplementedError or
+    ModuleNotFoundError. Cells that only define functions are never touched, nor calls of this chapter's own
+    functions (their tests say what to write)."""
+
+    def __init__(self, shell):
+        self.shell = shell
+        self.told: set[str] = set()  # chapters already named in full
+        self.unavailable: dict[str, str] = {}  # names a skipped cell would have defined -> the chapter it needs
+        self.last: tuple[tuple, list[str]] | None = None
+
+    def _needs(self, name: str, imported: dict) -> str | None:
+        if name in self.unavailable:
+            return self.unavailable[name]
+        value = imported[name] if name in imported else self.shell.user_ns.get(name)
+        topic = getattr(value, "__module__", None)
+        if _session is None or topic in (None, _session.chapter.topic) or not callable(value):
             return None
-        for folder in self._candidates(name):
-            py, nb = folder / f"{name}.py", folder / f"{name}.ipynb"
-            use_nb = nb.is_file() and (not py.is_file() or nb.stat().st_mtime > py.stat().st_mtime)
-            if use_nb:
-                return importlib.util.spec_from_loader(name, _NotebookLoader(nb, name), origin=str(nb))
-            if py.is_file():
-                return importlib.util.spec_from_file_location(name, py)
-        return None
+        target = getattr(value, "__init__", None) if isinstance(value, type) else value
+        if not is_stub(target):
+            return None
+        folder = next((p for p in Path.cwd().parent.glob(f"ch*_{topic}") if p.is_dir()), None)
+        return f"{Chapter.from_name(folder.name).number} ({name})" if folder else f"{topic}.py ({name})"
+
+    @staticmethod
+    def _imported(statements) -> dict:
+        """What the cell's own ``from <other chapter> import ...`` lines bring in (the student's modules)."""
+        found = {}
+        for s in statements:
+            if isinstance(s, ast.ImportFrom) and s.module and s.level == 0 and "." not in s.module \
+                    and _session is not None and s.module != _session.chapter.topic:
+                try:
+                    module = importlib.import_module(s.module)
+                except Exception:  # noqa: BLE001 - the cell itself will say what is wrong
+                    continue
+                found |= {a.asname or a.name: getattr(module, a.name, None) for a in s.names}
+        return found
+
+    def __call__(self, lines: list[str]) -> list[str]:
+        # IPython may transform one cell more than once before running it (to decide whether to run it async):
+        # the same cell gets the same answer, and the state moves once.
+        source = "".join(lines)
+        key = (source, getattr(self.shell, "execution_count", None))
+        if self.last is not None and self.last[0] == key:
+            return self.last[1]
+        result = self._transform(source, lines)
+        self.last = (key, result)
+        return result
+
+    def _transform(self, source: str, lines: list[str]) -> list[str]:
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError):
+            return lines
+        top = [s for s in tree.body if not isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))]
+        assigned = {n.id for s in top for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+        used = [n.id for s in top for n in ast.walk(s) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)]
+        assigned |= {(a.asname or a.name).partition(".")[0] for s in top if isinstance(s, (ast.Import, ast.ImportFrom))
+                     for a in s.names}
+        imported = self._imported(top)
+        need = _missing_package(top) or next(
+            (found for found in (self._needs(name, imported) for name in used) if found), None)
+        if need is None:
+            for name in assigned:
+                self.unavailable.pop(name, None)
+            return lines
+        for name in assigned:
+            self.unavailable[name] = need
+        key = need.split(" ", 1)[0]
+        package = key in PACKAGES
+        if key in self.told:
+            message = (f"(skipped: this cell needs {PACKAGES[key]}, not installed)" if package
+                       else f"(skipped: this cell needs chapter {need}, not written yet)")
+        else:
+            self.told.add(key)
+            if package:
+                message = (f"This cell needs {PACKAGES.get(key, key)}, which is not installed: "
+                           f"{INSTALL.get(key, f'pip install {key}')}, then run this notebook again. "
+                           "Until then, the cells that need it are skipped.")
+            else:
+                message = (f"This cell needs chapter {need}, which is not implemented yet: finish chapter {key}, "
+                           "then run this notebook again. Until then, the cells that need it are skipped.")
+        return [f"print({message!r})\n"]
 
 
-class _NotebookLoader(importlib.abc.Loader):
-    def __init__(self, path: Path, topic: str):
-        self.path, self.topic = path, topic
+PACKAGES = {"torch": "PyTorch"}  # the optional packages a lesson's demo may import, by their import name
+INSTALL = {"torch": "pip install -e '.[torch]' (the CPU build is enough)"}
 
-    def create_module(self, spec):
-        return None
 
-    def exec_module(self, module):
-        cells = read_code_cells(self.path)
-        found = setup_call(cells)
-        names = found[1] if found else []
-        code = module_code(cells, self.topic, names).source
-        module.__file__ = str(self.path)
-        exec(compile(code, str(self.path), "exec"), module.__dict__)
+def _missing_package(statements) -> str | None:
+    """The first optional package (:data:`PACKAGES`) a cell imports that cannot be imported here, or None."""
+    for s in statements:
+        names = [a.name for a in s.names] if isinstance(s, ast.Import) else (
+            [s.module] if isinstance(s, ast.ImportFrom) and s.module and s.level == 0 else [])
+        for top in (n.partition(".")[0] for n in names):
+            if top in PACKAGES and top not in sys.modules:
+                try:
+                    importlib.import_module(top)
+                except ImportError:
+                    return top
+    return None
+
+
+def _install_guard() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and not any(isinstance(t, EarlierChapterGuard) for t in shell.input_transformers_post):
+        shell.input_transformers_post.append(EarlierChapterGuard(shell))
 
 
 def _kernel_cells() -> list[str]:
@@ -183,6 +264,9 @@ def _run(kind: str) -> float:
     code = module_code(_kernel_cells(), ch.topic, session.defines)
     for note in code.notes:
         print(f"note: {note}")
+    here = work_in(Path.cwd(), ch) if Path.cwd().name == ch.name else None
+    if here is not None and here.note:  # the .py beside was edited too: say which one is graded
+        print(f"note: {here.note}")
     graded = _graded(session, code)
     if graded is not None:
         text, points = summary([r for r in graded if r.hidden == (kind == "hidden")], title)

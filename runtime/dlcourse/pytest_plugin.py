@@ -17,7 +17,6 @@ What the plugin knows about a test travels in pytest's ``item.user_properties`` 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import sys
 import time
 from pathlib import Path
@@ -27,7 +26,9 @@ import numpy as np
 import pytest
 
 from . import testrun
-from .chapters import Chapter, chapter_of_path, is_chapter_dir
+from .chapters import Chapter, chapter_of_path
+from .explain import import_failure_of, raised, student_frames
+from .work import ChapterFinder, load, notebook_module, work_in
 
 STUDENT_MODULES = pytest.StashKey[Callable[[Chapter], object]]()
 """A grader's provider of the chapter's module (``config.stash[STUDENT_MODULES] = provider``); unset at home."""
@@ -39,8 +40,22 @@ def pytest_addoption(parser):
                     help="seed for the random inputs of the chapter tests (default 0)")
 
 
+_config: pytest.Config | None = None
+
+
 def pytest_configure(config):
+    global _config
+    _config = config
     config.addinivalue_line("markers", "points(n): weight of a chapter test in the score (default 1)")
+
+
+def pytest_collectreport(report):
+    # A chapter's suite skipped whole (5.2 without PyTorch) would show as a bare "1 skipped": have pytest's
+    # short summary give the reason, which says what to install.
+    if report.skipped and chapter_of_path(Path(str(report.fspath)).resolve()) is not None:
+        reporter = _config.pluginmanager.get_plugin("terminalreporter") if _config else None
+        if reporter is not None and "s" not in reporter.reportchars:
+            reporter.reportchars += "s"
 
 
 def pytest_itemcollected(item):
@@ -65,23 +80,41 @@ def rng(request, seed) -> np.random.Generator:
     return np.random.default_rng([seed, int.from_bytes(digest[:8], "little")])
 
 
+_failed_imports: dict[tuple, str] = {}  # (file, size, mtime) -> why it does not import: said once per test
+_finders: dict[str, object] = {}  # release folder -> its ChapterFinder
+
+
 def _import_beside(test_file: Path, chapter: Chapter):
-    """Import ``topic.py`` from the test's folder; sibling chapter folders go on sys.path for cross-imports."""
+    """The chapter's work beside the test file (its ``topic.py``, or its notebook by the rule of
+    :mod:`dlcourse.work`); other chapters' modules are found in the sibling chapter folders the same way."""
     folder = test_file.parent
-    path = folder / f"{chapter.module}.py"
-    if not path.exists():
-        pytest.fail(f"{chapter.number}: no {chapter.module}.py next to {test_file.name} in {folder}", pytrace=False)
-    for sibling in sorted(folder.parent.iterdir()):
-        if is_chapter_dir(sibling) and str(sibling) not in sys.path:
-            sys.path.append(str(sibling))
+    work = work_in(folder, chapter)
+    if work.use == "none":
+        pytest.fail(f"{chapter.number}: no {chapter.module}.py (nor {chapter.module}.ipynb) next to "
+                    f"{test_file.name} in {folder}", pytrace=False)
+    root = str(folder.parent.resolve())
+    if root not in _finders:
+        _finders[root] = ChapterFinder([folder.parent.resolve()])
+        sys.meta_path.insert(0, _finders[root])
+    _finders[root].current = chapter
+    path = work.path.resolve()
+    stat = path.stat()
+    key = (str(path), stat.st_size, stat.st_mtime_ns)
+    if key in _failed_imports:
+        pytest.fail(_failed_imports[key], pytrace=False)
     loaded = sys.modules.get(chapter.module)
-    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path.resolve():
+    if loaded is not None and Path(getattr(loaded, "__file__", "") or "").resolve() == path:
         return loaded
-    spec = importlib.util.spec_from_file_location(chapter.module, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[chapter.module] = module
-    spec.loader.exec_module(module)
-    return module
+    if work.use == "notebook":
+        notes = notebook_module(work.notebook).notes
+        if notes:
+            _failed_imports[key] = f"{chapter.number} {work.notebook.name}: " + "; ".join(notes)
+            pytest.fail(_failed_imports[key], pytrace=False)
+    try:
+        return load(work, chapter.module)
+    except Exception as exc:  # noqa: BLE001 - whatever the module raises while it imports: one message
+        _failed_imports[key] = import_failure_of(chapter, path, exc)
+    pytest.fail(_failed_imports[key], pytrace=False)
 
 
 class StudentModule:
@@ -90,6 +123,9 @@ class StudentModule:
 
     def __init__(self, module, chapter: Chapter, item=None):
         self._module, self._chapter, self._item = module, chapter, item
+
+    def __repr__(self) -> str:
+        return f"<your {self._chapter.module} module (chapter {self._chapter.number})>"
 
     def __getattr__(self, name: str):
         where = f"{self._chapter.name}/{self._chapter.module}.py"
@@ -142,6 +178,11 @@ class StudentCode:
         except NotImplementedError as exc:
             detail = f" ({exc})" if str(exc) else ""
             origin = _stub_origin(exc, self._chapter)
+        except Exception as exc:
+            if not remote and not hasattr(exc, "remote_type"):  # at home: what the worker says when graded
+                exc.function, exc.remote_type = f"{self._label}()", type(exc).__name__
+                exc.frames = student_frames(exc.__traceback__)
+            raise
         else:
             took = time.perf_counter() - start
             if _time_limit and took > _time_limit:
@@ -232,5 +273,6 @@ def pytest_runtest_makereport(item, call):
     report = outcome.get_result()
     exc = call.excinfo.value if call.excinfo else None
     if report.failed and exc is not None and hasattr(exc, "remote_type"):
-        # An exception raised by the student's code in the worker: its frames, not the grader's.
-        report.longrepr = (f"{exc.function} raised {exc.remote_type}: {exc}\n{exc.where}".rstrip())
+        # An exception the student's code raised (at home, or in the grader's worker) that the test did not
+        # expect: their frames and a hint, never the test's code or the kit's.
+        report.longrepr = raised(exc.function, exc.remote_type, str(exc), getattr(exc, "frames", []))

@@ -32,12 +32,42 @@ def require(ok: bool, message: str) -> None:
         pytest.fail(message, pytrace=False)
 
 
+SCALE_FLOOR = 1e-12  # differences below this fraction of the expected values' size never fail a comparison
+
+
+def _floor(expected: np.ndarray, atol: float) -> float:
+    """``atol``, raised to SCALE_FLOOR of the largest expected magnitude: an entry far below the scale of its
+    neighbours (a sigmoid of -1000, a dead unit's gradient) cannot fail on relative error alone."""
+    finite = np.abs(expected[np.isfinite(expected)]) if expected.size else np.zeros(0)
+    return max(atol, SCALE_FLOOR * float(finite.max())) if finite.size else atol
+
+
+def _slip(actual, expected, slips: dict | None) -> str | None:
+    """The hint of ``slips`` (``{factor: hint}``) whose factor turns the expected values into the actual ones
+    (a loss with an extra 1/2 is off by 0.5, a sum instead of a mean by the number of entries, a sign by -1)."""
+    if not slips:
+        return None
+    a, e = np.asarray(actual, dtype=np.float64).ravel(), np.asarray(expected, dtype=np.float64).ravel()
+    if a.shape != e.shape or not (np.isfinite(a).all() and np.isfinite(e).all()):
+        return None
+    scale = np.max(np.abs(e)) if e.size else 0.0
+    if scale == 0:
+        return None
+    for factor, hint in slips.items():
+        if np.allclose(a, factor * e, rtol=1e-6, atol=1e-9 * scale):
+            return hint
+    return None
+
+
 def check_array(actual, expected, call: str, *, rtol: float = 1e-7, atol: float = 1e-9,
-                hint: str | None = None, dtype=None) -> np.ndarray:
+                hint: str | None = None, dtype=None, slips: dict | None = None) -> np.ndarray:
     """Assert ``actual`` is an ndarray shaped like ``expected`` with close values; return it.
 
     ``call`` describes the input, e.g. ``"sigmoid(Z) with Z = [0, 1]"``. ``dtype`` (if given) is the dtype
-    the result must have (checked by kind for floats: a float32 input keeps float32).
+    the result must have (checked by kind for floats: a float32 input keeps float32). The tolerance is
+    ``rtol`` relative plus ``atol`` absolute, the latter never below 1e-12 of the expected values' largest
+    magnitude. ``slips`` (``{factor: hint}``) names the mistake when the actual values are the expected ones
+    times a known factor; otherwise ``hint`` is shown.
     """
     expected = np.asarray(expected)
     if not isinstance(actual, np.ndarray):
@@ -50,24 +80,36 @@ def check_array(actual, expected, call: str, *, rtol: float = 1e-7, atol: float 
               "keep the input's floating dtype (avoid mixing in float64 constants arrays)")
     if actual.dtype.kind not in "biuf":
         _fail(call, f"expected numbers, got dtype {actual.dtype}", hint)
+    atol = _floor(expected, atol)
     if not np.allclose(actual, expected, rtol=rtol, atol=atol, equal_nan=False):
         bad = ~np.isclose(actual, expected, rtol=rtol, atol=atol)
         worst = np.nanmax(np.abs(actual.astype(np.float64) - expected)) if np.isfinite(actual).all() else np.inf
         _fail(call, f"wrong values at {int(bad.sum())} of {bad.size} positions (largest error {worst:.3g})\n"
-                    f"  expected: {show(expected)}\n  actual:   {show(actual)}", hint)
+                    f"  expected: {show(expected)}\n  actual:   {show(actual)}", _slip(actual, expected, slips) or hint)
     return actual
 
 
+def check_unchanged(arg, before: np.ndarray, call: str, name: str, hint: str) -> None:
+    """Fail, saying so, when ``call`` changed its input ``name`` in place (``before``: a copy from before the
+    call): how many entries, and the array before and after."""
+    if not np.array_equal(arg, before):
+        what = (f"{np.count_nonzero(arg != before)} of its {before.size} entries" if np.shape(arg) == before.shape
+                else f"its shape, from {before.shape} to {np.shape(arg)}")
+        require(False, f"{call} changed its input {name} in place ({what})\n  {name} before the call: "
+                       f"{show(before)}\n  {name} after the call:  {show(arg)}\nHint: {hint}")
+
+
 def check_scalar(actual, expected: float, call: str, *, rtol: float = 1e-7, atol: float = 1e-12,
-                 hint: str | None = None) -> float:
-    """Assert ``actual`` is a real number (Python float or numpy scalar) close to ``expected``."""
+                 hint: str | None = None, slips: dict | None = None) -> float:
+    """Assert ``actual`` is a real number (Python float or numpy scalar) close to ``expected`` (tolerances and
+    ``slips`` as in :func:`check_array`)."""
     if isinstance(actual, np.ndarray) and actual.shape == ():
         actual = actual[()]
     if not isinstance(actual, (float, int, np.floating, np.integer)) or isinstance(actual, bool):
         _fail(call, f"expected a single number, got {type(actual).__name__} {show(actual)}",
               hint or "return a float (e.g. the mean over the batch), not an array")
-    if not np.isclose(float(actual), expected, rtol=rtol, atol=atol):
-        _fail(call, f"expected {expected:.10g}, got {float(actual):.10g}", hint)
+    if not np.isclose(float(actual), expected, rtol=rtol, atol=_floor(np.asarray([expected], dtype=float), atol)):
+        _fail(call, f"expected {expected:.10g}, got {float(actual):.10g}", _slip(actual, expected, slips) or hint)
     return float(actual)
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from .chapters import Chapter, chapter_of_path
+from .points import suite_points
 
 # Keys of the user_properties the chapter plugin (dlcourse.pytest_plugin) and the suites record.
 POINTS = "dlcourse_points"
@@ -139,12 +140,13 @@ class Collector:
     def pytest_collectreport(self, report):
         if report.failed:
             self.errors.append(f"{report.nodeid}: {report.longreprtext[-2000:]}")
-        elif report.skipped:  # a whole suite skipped (e.g. PyTorch not installed): one zero-point entry
+        elif report.skipped:  # a whole suite skipped (e.g. PyTorch not installed): one entry, scored 0 of its
+            # points, as nbgrader scores the notebook's test cells on such a machine
             path = self._path(report.fspath)
             chapter = chapter_of_path(path)
             if chapter is not None:
                 self.results[report.nodeid] = TestResult(
-                    chapter, f"{path.stem} skipped", max_score=0.0, status="skipped",
+                    chapter, path.stem, max_score=suite_points(path, collect=False), status="skipped",
                     message=f"skipped: {_reason(report.longrepr)}", hidden=self._is_hidden(path))
 
     def pytest_runtest_logreport(self, report):

@@ -1,7 +1,15 @@
 """Visible tests for chapter 3.3 (run: pytest exercises/ch3_3_mlp_forward)."""
 import numpy as np
 
-from dlcourse.testing import check_array, require
+from dlcourse.testing import check_array, check_unchanged, require
+
+
+def small_net():
+    """Fresh (X, params) of a 2-layer net: 3 samples, 2 inputs, 3 hidden units, 2 classes."""
+    X = np.array([[1.0, -1.0], [0.5, 2.0], [0.0, 0.0]])
+    params = {"W1": np.array([[1.0, -1.0, 0.5], [0.5, 1.0, -1.0]]), "b1": np.array([0.0, 0.1, -0.2]),
+              "W2": np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 1.0]]), "b2": np.array([0.0, 0.5])}
+    return X, params
 
 
 def test_init_shapes_and_zero_biases(student):
@@ -31,13 +39,17 @@ def test_init_scale(student):
 
 def test_forward_small_net(student):
     """forward_mlp: ReLU hidden layer, softmax output, on a 2-layer net"""
-    X = np.array([[1.0, -1.0], [0.5, 2.0], [0.0, 0.0]])
-    params = {"W1": np.array([[1.0, -1.0, 0.5], [0.5, 1.0, -1.0]]), "b1": np.array([0.0, 0.1, -0.2]),
-              "W2": np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 1.0]]), "b2": np.array([0.0, 0.5])}
+    X, params = small_net()
     A1 = np.maximum(X @ params["W1"] + params["b1"], 0)
     Z2 = A1 @ params["W2"] + params["b2"]
     E = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
     probs, cache = student.forward_mlp(X, params)
+    X0, params0 = small_net()
+    call = "forward_mlp(X (3, 2), 2-layer params)"
+    check_unchanged(X, X0, call, "X", "compute every Z and A into new arrays; leave X as it was")
+    for key in params0:
+        check_unchanged(params[key], params0[key], call, f"params[{key!r}]",
+                        "read the parameters, never write them (Z = A @ W + b makes a new array)")
     check_array(probs, E / E.sum(axis=1, keepdims=True), "forward_mlp(X (3, 2), 2-layer params): probs",
                 rtol=1e-9, hint="Z1 = X @ W1 + b1, A1 = relu(Z1), Z2 = A1 @ W2 + b2, probs = softmax(Z2): "
                                 "no ReLU on the output layer")

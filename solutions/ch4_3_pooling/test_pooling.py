@@ -1,25 +1,36 @@
 """Visible tests for chapter 4.3 (run: pytest exercises/ch4_3_pooling)."""
 import numpy as np
 
-from dlcourse.testing import check_array
+from dlcourse.testing import check_array, check_unchanged
 
-X4 = np.array([[[[1.0, 2.0, 0.0, 0.0],
-                 [3.0, 4.0, 0.0, 5.0],
-                 [0.0, 0.0, 1.0, 1.0],
-                 [6.0, 0.0, 1.0, 1.0]]]])
+POOL_HINT = ("out = X[:, :, ::stride, ::stride] is a VIEW of X: writing the maxima into it (np.maximum(..., out=out)) "
+             "changes the caller's X; start from a copy (.copy()) or a new array")
+
+
+def make_x4():
+    """A fresh (1, 1, 4, 4) image for every test; its bottom-right window is a tie (all ones)."""
+    return np.array([[[[1.0, 2.0, 0.0, 0.0],
+                       [3.0, 4.0, 0.0, 5.0],
+                       [0.0, 0.0, 1.0, 1.0],
+                       [6.0, 0.0, 1.0, 1.0]]]])
 
 
 def test_max_pool_by_hand(student):
     """max_pool: 2x2 windows with stride 2 keep each window's maximum"""
-    out, _ = student.max_pool(X4, 2, 2)
+    X = make_x4()
+    out, _ = student.max_pool(X, 2, 2)
+    check_unchanged(X, make_x4(), "max_pool(X (1, 1, 4, 4), size=2, stride=2)", "X", POOL_HINT)
     check_array(out, np.array([[[[4.0, 5.0], [6.0, 1.0]]]]), "max_pool(X (1, 1, 4, 4), size=2, stride=2)",
                 hint="window (y, x) is X[:, :, 2y:2y+2, 2x:2x+2]; keep its largest value (a max, not a mean)")
 
 
 def test_max_pool_backward_by_hand(student):
     """max_pool_backward: each gradient goes to its window's maximum only, ties to the first maximum"""
-    _, cache = student.max_pool(X4, 2, 2)
-    dX = student.max_pool_backward(np.array([[[[10.0, 20.0], [30.0, 40.0]]]]), cache)
+    _, cache = student.max_pool(make_x4(), 2, 2)
+    dout = np.array([[[[10.0, 20.0], [30.0, 40.0]]]])
+    dX = student.max_pool_backward(dout, cache)
+    check_unchanged(dout, np.array([[[[10.0, 20.0], [30.0, 40.0]]]]), "max_pool_backward(dout, cache)", "dout",
+                    "build dX as a new array of zeros (np.zeros(X_shape)) and add dout into it")
     # The bottom-right window is all ones: a tie, whose first maximum (row-major) is its top-left entry.
     expected = np.array([[[[0.0, 0.0, 0.0, 0.0],
                            [0.0, 10.0, 0.0, 20.0],
@@ -71,6 +82,11 @@ def test_cnn_forward_small(student):
     P1 = np.maximum(Z1, 0).reshape(2, 2, 2, 2, 2, 2).max(axis=(3, 5))
     Z2 = P1.reshape(2, -1) @ params["W2"] + params["b2"]
     E = np.exp(Z2 - Z2.max(axis=1, keepdims=True))
+    X_before, params_before = X.copy(), {key: value.copy() for key, value in params.items()}
     probs, _ = student.cnn_forward(X, params)
-    check_array(probs, E / E.sum(axis=1, keepdims=True), "cnn_forward(X (2, 1, 4, 4), params)", rtol=1e-9,
+    call = "cnn_forward(X (2, 1, 4, 4), params)"
+    check_unchanged(X, X_before, call, "X", "every layer computes into a new array; leave X as it was")
+    for key, value in params_before.items():
+        check_unchanged(params[key], value, call, f"params[{key!r}]", "read the parameters, never write them")
+    check_array(probs, E / E.sum(axis=1, keepdims=True), call, rtol=1e-9,
                 hint="conv2d(X, W1, b1, padding=1) -> relu -> max_pool(2, 2) -> P1.reshape(N, -1) @ W2 + b2 -> softmax")

@@ -1,7 +1,7 @@
 """Visible tests for chapter 4.5 (run: pytest exercises/ch4_5_optimization)."""
 import numpy as np
 
-from dlcourse.testing import check_array, check_scalar, require
+from dlcourse.testing import check_array, check_scalar, check_unchanged, require
 
 MOMENTUM_HINT = ("classical momentum: v = mu * v - lr * grad, then param = param + v (velocity *= mu; "
                  "velocity -= lr * grad; param += velocity, in place)")
@@ -19,11 +19,16 @@ def test_momentum_two_steps(student):
     check_array(v, [-0.19, 0.19], "second momentum_update with the same g: velocity (0.9 * -0.1 - 0.1 = -0.19)",
                 hint=MOMENTUM_HINT)
     check_array(p, [0.71, 2.29], "second momentum_update with the same g: param", hint=MOMENTUM_HINT)
+    check_unchanged(g, np.array([1.0, -1.0]), "momentum_update(p, g, v, lr=0.1, mu=0.9)", "g (grad)",
+                    "only param and velocity are updated in place; read grad, never write it")
 
 
 def test_clip_by_global_norm(student):
     """clip_gradients: one factor for all arrays when the global norm is too big, unchanged below"""
-    grads = {"W": np.array([[3.0, 0.0]]), "b": np.array([4.0])}
+    def make_grads():
+        return {"W": np.array([[3.0, 0.0]]), "b": np.array([4.0])}
+
+    grads = make_grads()
     clipped, norm = student.clip_gradients(grads, 1.0)
     check_scalar(norm, 5.0, "clip_gradients({W: [[3, 0]], b: [4]}, max_norm=1): total_norm",
                  hint="the global norm: sqrt of the sum of the squares of ALL arrays, sqrt(9 + 16) = 5")
@@ -31,10 +36,11 @@ def test_clip_by_global_norm(student):
                 hint="multiply EVERY array by max_norm / total_norm = 1/5 (not each array by its own norm)")
     check_array(clipped["b"], [0.8], "clip_gradients(..., max_norm=1): clipped['b']",
                 hint="multiply EVERY array by max_norm / total_norm = 1/5 (not each array by its own norm)")
-    check_array(grads["W"], [[3.0, 0.0]], "grads['W'] after clip_gradients(grads, 1)",
-                hint="return new arrays; leave the caller's gradients as they were")
-    same, norm = student.clip_gradients(grads, 10.0)
-    check_array(same["W"], grads["W"], "clip_gradients(grads of norm 5, max_norm=10): clipped['W']",
+    for key, value in make_grads().items():
+        check_unchanged(grads[key], value, "clip_gradients(grads, max_norm=1)", f"grads[{key!r}]",
+                        "g *= scale changes the caller's gradients: return new arrays, {k: g * scale ...}")
+    same, norm = student.clip_gradients(make_grads(), 10.0)
+    check_array(same["W"], make_grads()["W"], "clip_gradients(grads of norm 5, max_norm=10): clipped['W']",
                 hint="below max_norm the gradients are returned unchanged")
 
 
@@ -55,7 +61,11 @@ def test_random_shift(student):
     """random_shift: every image moves by at most max_shift pixels, shape and dtype kept"""
     X = np.zeros((20, 1, 9, 9), dtype=np.float32)
     X[:, 0, 4, 4] = 1.0
+    before = X.copy()
     out = student.random_shift(X, np.random.default_rng(0), 2)
+    check_unchanged(X, before, "random_shift(X (20, 1, 9, 9), rng, 2)", "X",
+                    "shift a copy: fill a new array (np.zeros_like(X)) with the shifted images; X[n] = np.roll(...) "
+                    "changes the caller's X")
     require(isinstance(out, np.ndarray) and out.shape == X.shape and out.dtype == X.dtype,
             f"random_shift(X (20, 1, 9, 9) float32, rng, 2): expected a float32 array of shape (20, 1, 9, 9), got "
             f"{type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}")
@@ -66,7 +76,6 @@ def test_random_shift(student):
                 f"{list(zip(ys.tolist(), xs.tolist()))}, expected one pixel within 2 rows and columns of (4, 4)\n"
                 "Hint: out[n, c, y, x] = X[n, c, y - dy, x - dx] with dy, dx in -max_shift..max_shift, zeros "
                 "where that falls outside the image")
-    require(X[:, 0, 4, 4].all() and X.sum() == 20, "random_shift changed its input X: shift a copy")
 
 
 def test_capstone_forward_backward_shapes(student):
@@ -74,18 +83,36 @@ def test_capstone_forward_backward_shapes(student):
     params = student.init_capstone(np.random.default_rng(0))
     require(isinstance(params, dict) and params, f"init_capstone(rng): expected a dict of arrays, got {params!r}")
     X = np.random.default_rng(1).random((3, 784))
+    params_before = {key: np.array(value, copy=True) for key, value in params.items()}
     probs, cache = student.capstone_forward(params, X)
+    check_unchanged(X, np.random.default_rng(1).random((3, 784)), "capstone_forward(params, X (3, 784))", "X",
+                    "every layer computes into a new array; leave X as it was")
     check_array(probs.sum(axis=1), np.ones(3), "capstone_forward(params, X (3, 784)): probs.sum(axis=1)", rtol=1e-5,
                 hint="end with a softmax over the 10 classes: probs has shape (m, 10), rows sum to 1")
     require(probs.shape == (3, 10), f"capstone_forward(params, X (3, 784)): probs of shape {probs.shape}, "
                                     "expected (3, 10)")
-    grads = student.capstone_backward(params, cache, np.array([0, 5, 9]))
+    probs_before = probs.copy()  # the cache may hold the very same array
+    cache_before = {}  # the cache's layout is the student's choice: check the arrays it holds
+    if isinstance(cache, dict):
+        cache_before = {key: value.copy() for key, value in cache.items() if isinstance(value, np.ndarray)}
+    y = np.array([0, 5, 9])
+    grads = student.capstone_backward(params, cache, y)
+    call = "capstone_backward(params, cache, y)"
+    for key, value in cache_before.items():
+        check_unchanged(cache[key], value, call, f"cache[{key!r}]",
+                        "dZ3 = probs; dZ3[np.arange(m), y] -= 1 writes into the cache: start from a copy, "
+                        "dZ3 = probs.copy()")
+    for key, value in params_before.items():
+        check_unchanged(params[key], value, "capstone_forward and capstone_backward", f"params[{key!r}]",
+                        "read the parameters, never write them")
     require(sorted(grads) == sorted(params), f"capstone_backward: grads has keys {sorted(grads)}, params "
                                              f"{sorted(params)}; expected the same")
     for key in params:
         require(np.shape(grads[key]) == np.shape(params[key]),
                 f"capstone_backward: grads[{key!r}] has shape {np.shape(grads[key])}, params[{key!r}] "
                 f"{np.shape(params[key])}")
+    check_array(grads["b3"], (probs_before - np.eye(10)[y]).sum(axis=0) / 3, f"{call}: grads['b3']",
+                rtol=1e-4, atol=1e-6, hint="dZ3 = (probs - Y) / m with Y one-hot; db3 = dZ3.sum(axis=0)")
 
 
 def toy_digits(rng, m=400):
@@ -103,6 +130,11 @@ def test_train_capstone_small(student):
     X, y = toy_digits(np.random.default_rng(0))
     params, history = student.train_capstone(X, y, np.random.default_rng(1), time_budget=60.0, max_epochs=4,
                                              _time_limit=60)
+    X_before, y_before = toy_digits(np.random.default_rng(0))
+    call = "train_capstone(X (400, 784), y (400,), rng, max_epochs=4)"
+    check_unchanged(X, X_before, call, "X", "convert into a new array (X.astype(np.float32) makes one); never "
+                                            "shift, scale or shuffle the caller's X itself")
+    check_unchanged(y, y_before, call, "y", "shuffle with indices (y[idx]), never the caller's y itself")
     require(isinstance(history, dict) and len(history.get("val_loss", [])) == 4,
             "train_capstone(..., max_epochs=4): history['val_loss'] should hold 4 values, got "
             f"{history.get('val_loss') if isinstance(history, dict) else history!r}")

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dlcourse.testing import check_array, check_scalar, expect_raises, require
+from dlcourse.testing import check_array, check_scalar, check_unchanged, expect_raises, require
 
 
 def blobs(seed=0, per=40):
@@ -25,6 +25,10 @@ def test_fit_predict_score(student):
     X, y = blobs()
     net = student.NeuralNetwork([2, 8, 3], lr=0.5, epochs=15, batch_size=16, seed=0)
     fitted = net.fit(X, y)
+    call = "NeuralNetwork([2, 8, 3], lr=0.5, epochs=15).fit(X, y)"
+    check_unchanged(X, blobs()[0], call, "X", "shuffle and batch with indices (X[idx]); never scale, shift or "
+                                              "reorder the caller's X itself")
+    check_unchanged(y, blobs()[1], call, "y", "shuffle with indices (y[idx]), never the caller's y itself")
     require(fitted is not None and hasattr(fitted, "predict"),
             f"NeuralNetwork.fit(X, y) returned {fitted!r}\nHint: end fit with `return self`, so that "
             "net.fit(X, y).predict(X) works")
@@ -49,7 +53,9 @@ def test_predict_proba_rows(student):
     X, y = blobs(1)
     net = student.NeuralNetwork([2, 6, 5, 3], epochs=3, seed=1)
     net.fit(X, y)
-    probs = net.predict_proba(X[:10])
+    X10 = X[:10].copy()
+    probs = net.predict_proba(X10)
+    check_unchanged(X10, X[:10], "NeuralNetwork.predict_proba(X)", "X", "compute into new arrays; leave X as it was")
     require(isinstance(probs, np.ndarray) and probs.shape == (10, 3),
             f"NeuralNetwork([2, 6, 5, 3]).predict_proba(X (10, 2)): expected shape (10, 3), got {np.shape(probs)}")
     check_array(probs.sum(axis=1), np.ones(10), "predict_proba(X).sum(axis=1)", rtol=1e-9,

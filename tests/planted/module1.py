@@ -15,6 +15,11 @@ BUGS = [
         "b.shape == (W.shape[1],)"),
     Bug("1.3", "naive-overflow", "    e = np.exp(-np.abs(Z))  # in (0, 1]: cannot overflow\n    return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))",
         "    return 1 / (1 + np.exp(-Z))", "np.exp(-z) overflows"),
+    # np.where computes both branches for every element: exp(-z) still overflows (the hint must say why)
+    Bug("1.3", "where-both-branches",
+        "    e = np.exp(-np.abs(Z))  # in (0, 1]: cannot overflow\n    return np.where(Z >= 0, 1 / (1 + e), e / (1 + e))",
+        "    return np.where(Z >= 0, 1 / (1 + np.exp(-Z)), np.exp(Z) / (1 + np.exp(Z)))",
+        "np.where computes both of its branches"),
     Bug("1.3", "derivative-of-output", "    s = sigmoid(Z)\n    return s * (1 - s)", "    return Z * (1 - Z)",
         "applied to the wrong argument"),
 ]

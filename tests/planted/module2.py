@@ -9,6 +9,11 @@ BUGS = [
         "clip A to [eps, 1 - eps]"),
     Bug("2.1", "mse-gradient-missing-1/N", "return 2 * (y_pred - y) / y_pred.size", "return 2 * (y_pred - y)",
         "same 1/N factor"),
+    # The value tells these apart from a missing 1/N: the hint names the factor that is there, or missing.
+    Bug("2.1", "mse-with-a-half", "return float(np.mean(diff ** 2))", "return float(0.5 * np.mean(diff ** 2))",
+        "with no factor 1/2"),
+    Bug("2.1", "mse-gradient-missing-2", "return 2 * (y_pred - y) / y_pred.size", "return (y_pred - y) / y_pred.size",
+        "so the factor 2 is missing"),
     # 2.2 gradient descent
     Bug("2.2", "missing-1/m", "dZ = (2 / err.size) * err", "dZ = 2 * err", "average the gradient over the m samples"),
     Bug("2.2", "sign-error", "W -= lr * (X.T @ dZ)\n            b -= lr * dZ.sum(axis=0)",

@@ -25,6 +25,9 @@ BUGS = [
         "    dZ = AL - Y", "the gradient is m times too big"),
     Bug("3.4", "no-relu-mask", '            dZ = (dZ @ params[f"W{l}"].T) * relu_derivative(cache[f"Z{l - 1}"])',
         '            dZ = dZ @ params[f"W{l}"].T', "the ReLU mask of Z_{l-1}"),
+    # a missing transpose: NumPy's matmul error, from the student's line, with the hint about .T
+    Bug("3.4", "missing-transpose", 'dZ = (dZ @ params[f"W{l}"].T) * relu_derivative',
+        'dZ = (dZ @ params[f"W{l}"]) * relu_derivative', "a missing or extra .T (transpose)"),
     Bug("3.4", "no-shuffle", "        order = rng.permutation(m)", "        order = np.arange(m)",
         "shuffle it every epoch"),
     Bug("3.4", "transposed-dW", 'grads[f"W{l}"] = cache[f"A{l - 1}"].T @ dZ',
