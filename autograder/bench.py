@@ -209,7 +209,9 @@ def table(results: list[Result]) -> str:
 
 def write_json(results: list[Result], path) -> None:
     torch = torch_or_none()
-    data = {"numpy": np.__version__, "torch": torch.__version__ if torch else None,
+    from .machine import environment
+
+    data = {**environment(), "numpy": np.__version__, "torch": torch.__version__ if torch else None,
             "benchmarks": [r.as_dict() for r in results]}
     with open(path, "w") as fh:
         json.dump(data, fh, indent=2)

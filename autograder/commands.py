@@ -1,6 +1,6 @@
 """The grader's subcommands of ``dlcourse`` (registered through the ``dlcourse.commands`` entry point).
 
-build, grade, gradebook, release, gradescope, bench. Each returns an exit status; an error a person
+build, grade, gradebook, release, gradescope, bench, mutants. Each returns an exit status; an error a person
 can fix (a missing path, not a submission, an unknown chapter, no kit) is one line on stderr, never a traceback.
 """
 from __future__ import annotations
@@ -63,7 +63,7 @@ def cmd_grade(args) -> int:
         if args.json:
             write_json(gradescope_json(report), Path(args.json))
             print(f"results written to {args.json}")
-        return 0
+        return 1 if args.strict and report.score < report.max_score else 0
 
     return _guarded(args, run)
 
@@ -159,6 +159,44 @@ def cmd_bench(args) -> int:
     return 0
 
 
+def cmd_mutants(args) -> int:
+    def run() -> int:
+        import os
+        import time
+
+        from .engine import find_kit
+        from .results import write_json
+
+        if args.max is not None and args.max < 1:
+            return error(f"--max must be at least 1, not {args.max}")
+        if args.jobs is not None and args.jobs < 1:
+            return error(f"--jobs must be at least 1, not {args.jobs}")
+        try:
+            import cosmic_ray.plugins  # noqa: F401 - the mutation engine, an instructor (dev) dependency
+        except ModuleNotFoundError as exc:
+            return error(f"{exc}; `dlcourse mutants` needs cosmic-ray: pip install -e '.[dev]'")
+        from .mutants import report
+        from .mutants.run import run as mutation_test
+
+        kit = find_kit(args.kit)
+        chapters = select(kit.chapters(), args.chapters)
+        jobs = args.jobs or os.cpu_count() or 1
+        start = time.monotonic()
+        results = mutation_test(kit, chapters, limit=args.max, jobs=jobs, seed=args.seed, budget=args.timeout)
+        seconds = time.monotonic() - start
+        print(report.table(results, seconds))
+        for block in (report.survivors(results), report.warnings(results)):
+            if block:
+                print("\n" + block)
+        if args.json:
+            write_json(report.to_json(results, seconds=seconds, seed=args.seed, limit=args.max, jobs=jobs,
+                                      argv=sys.argv[1:]), Path(args.json))
+            print(f"\nwritten to {args.json}")
+        return 1 if any(r.error for r in results) else 0
+
+    return _guarded(args, run)
+
+
 def register(sub) -> None:
     """Add the grader's subcommands to ``dlcourse``'s subparsers."""
     p = sub.add_parser("build", help="regenerate exercises/ and solutions/ from source/")
@@ -172,6 +210,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the hidden suites' random inputs (default 0)")
     p.add_argument("--json", metavar="FILE", help="also write Gradescope's results.json to FILE")
     p.add_argument("--timeout", type=float, default=60.0, help="time budget per chapter in seconds (default 60)")
+    p.add_argument("--strict", action="store_true",
+                   help="exit 1 when the submission scores below full marks (default: 0 whenever grading completed)")
     p.add_argument("--kit", help=KIT_HELP)
     p.add_argument("--data-dir", help=DATA_HELP)
     p.set_defaults(func=cmd_grade)
@@ -227,3 +267,22 @@ def register(sub) -> None:
     p.add_argument("--only", action="append", help="run the benchmarks whose name contains this (repeatable)")
     p.add_argument("--data-dir", help=DATA_HELP)
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("mutants", help="mutation-test the suites: mutate each reference module, grade every mutant",
+                       description="Mutate the code between the solution markers of each chapter's reference "
+                                   "module (cosmic-ray's operators) and grade every mutant with the chapter's visible "
+                                   "and hidden suites: below full marks kills it. Survivors are printed as diffs. "
+                                   "Exit 1 when a chapter could not be tested.")
+    p.add_argument("--chapters", help="chapter numbers or ranges, e.g. 1.3 or 1.1-2.4 (default: all)")
+    p.add_argument("--max", type=int, metavar="N",
+                   help="at most N mutants per chapter, a sample drawn with --seed (default: all of them)")
+    p.add_argument("--jobs", type=int, metavar="N",
+                   help="mutants graded at the same time (default: the number of cores)")
+    p.add_argument("--seed", type=int, default=0,
+                   help="seed of the hidden suites' random inputs and of the --max sample (default 0)")
+    p.add_argument("--json", metavar="FILE", help="also write the whole report as JSON")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="time budget per mutant (default: 4 times the reference's grading time, at least 10 s)")
+    p.add_argument("--kit", help=KIT_HELP)
+    p.add_argument("--data-dir", help=DATA_HELP)
+    p.set_defaults(func=cmd_mutants)

@@ -154,11 +154,14 @@ def find_chapters(submission: Path, kit: Kit) -> list[Chapter]:
 
 
 def grade(submission: Path, chapters: list[Chapter], *, seed: int = 0, budget: float = 60.0,
-          kit: Kit | None = None, limits: Limits | None = None, hide_also: tuple[Path, ...] = ()) -> Report:
+          kit: Kit | None = None, limits: Limits | None = None, hide_also: tuple[Path, ...] = (),
+          first_failure: bool = False) -> Report:
     """Grade ``chapters`` of ``submission``; every test of those chapters gets a result.
 
     ``hide_also``: more folders the submission's code must not see (other students' submissions, the
     gradebook being written), besides the kit, the grader's code and the submission itself.
+    ``first_failure``: stop at the first test that fails (pytest's ``-x``); the tests after it get no result.
+    Only for callers that need a yes/no (the mutation tester), never for a student's grade.
     """
     from .sandbox.launcher import isolation_level
 
@@ -185,7 +188,8 @@ def grade(submission: Path, chapters: list[Chapter], *, seed: int = 0, budget: f
         paths += kit.suites(chapter)
     collector = Collector(kit.hidden)
     try:
-        code, output = run(paths, [collector, _Sandboxed(runners)], rootdir=kit.root, seed=seed)
+        code, output = run(paths, [collector, _Sandboxed(runners)], rootdir=kit.root, seed=seed,
+                           extra=("-x",) if first_failure else ())
     finally:
         for runner in runners.values():
             runner.close_worker()

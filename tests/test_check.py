@@ -126,7 +126,8 @@ def test_a_syntax_error_is_one_message_with_file_and_line(tmp_path):
     assert lines[start + 2].strip() == "return s * (1 - s"
     assert lines[start + 4].strip().startswith("Hint: Python could not read the file")
     assert lines[start + 5].startswith("---"), "nothing else for the chapter"
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "ch1_3_sigmoid"],
+    # -rN: no short summary, whose lines are cut to the terminal's width (so its count depends on the terminal)
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-rN", "-p", "no:cacheprovider", "ch1_3_sigmoid"],
                            capture_output=True, text=True, cwd=release)
     assert tests.stdout.count("sigmoid.py, line 45 does not run: SyntaxError") == 3  # once per test, the same
     for internal in ("request =", "SubRequest", "dlcourse/", "importlib", "defines no function"):

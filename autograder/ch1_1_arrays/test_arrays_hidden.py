@@ -37,19 +37,25 @@ def test_per_feature_differs_from_global(student, rng):
 
 def test_constant_columns_no_nan_no_warning(student, rng):
     """normalize: constant columns give 0 without NaN or a warning"""
-    X = np.repeat(rng.normal(size=(1, 3)), 6, axis=0)
-    with no_warnings("normalize(X, axis=0) with constant columns", hint="add eps to the std before dividing"):
+    X = np.repeat(rng.normal(size=(1, 4)), 6, axis=0)
+    X[:, 1::2] = rng.normal(size=(6, 2))  # columns 0 and 2 constant, 1 and 3 not
+    call = "normalize(X, axis=0) with constant columns 0 and 2"
+    with no_warnings(call, hint="add eps to the std before dividing"):
         out = student.normalize(X, axis=0)
-    check_array(out, np.zeros_like(X), "normalize(X, axis=0) with constant columns", atol=1e-6)
+    check_array(out, reference(X, 0), call, rtol=1e-6, atol=1e-6,
+                hint="a constant column has std 0: add eps to the std before dividing, and it becomes 0; the other "
+                     "columns are standardised as usual")
 
 
 def test_input_not_mutated(student, rng):
     """normalize: the input array is left untouched"""
     X = rng.normal(size=(5, 3))
     before = X.copy()
-    student.normalize(X, axis=0)
+    out = student.normalize(X, axis=0)
     check_array(X, before, "X after normalize(X, axis=0)", rtol=0, atol=0,
                 hint="X -= mean changes the caller's array; compute (X - mean) into a new one")
+    check_array(out, reference(before, 0), "normalize(X, axis=0), X (5, 3)", rtol=1e-6, atol=1e-7,
+                hint="return (X - mean) / (std + eps), a new array of X's shape")
 
 
 def test_float32_stays_float32(student, rng):

@@ -65,16 +65,17 @@ def test_dense_forward_rejects_bad_bias(student, rng, b_shape):
 
 
 def _best_times(fn, inputs, repeat=3, give_up=2.0):
-    """Best-of-``repeat`` time of ``fn`` on each input, the inputs interleaved so load hits them alike."""
-    best = [np.inf] * len(inputs)
+    """Best-of-``repeat`` time of ``fn`` on each input, the inputs interleaved so load hits them alike; and the
+    result of the last call on each input."""
+    best, results = [np.inf] * len(inputs), [None] * len(inputs)
     for _ in range(repeat):
         for i, args in enumerate(inputs):
             t = time.perf_counter()
-            fn(*args)
+            results[i] = fn(*args)
             best[i] = min(best[i], time.perf_counter() - t)
         if max(best) > give_up:
             break
-    return best
+    return best, results
 
 
 @pytest.mark.points(2)
@@ -82,7 +83,7 @@ def test_matrix_multiply_is_vectorized(student, rng):
     """matrix_multiply: vectorised (no Python loops over entries)"""
     small = (rng.normal(size=(20, 20)), rng.normal(size=(20, 20)))
     big = (rng.normal(size=(200, 200)), rng.normal(size=(200, 200)))
-    t_small, t_big = _best_times(student.matrix_multiply, [small, big])
+    (t_small, t_big), (out_small, out_big) = _best_times(student.matrix_multiply, [small, big])
     # 100x more outputs: loops over them take ~100-1000x longer; a vectorised call is dominated by the cost of
     # the call itself (a few ms when graded, passing the arrays to another process), so the ratio stays small.
     # Compared on the same machine at the same moment, the ratio does not depend on how busy the machine is.
@@ -91,3 +92,6 @@ def test_matrix_multiply_is_vectorized(student, rng):
         f"matrix_multiply took {t_big * 1e3:.1f} ms on (200, 200) @ (200, 200) but {t_small * 1e3:.2f} ms on "
         f"(20, 20) @ (20, 20): {ratio:.0f}x longer for 100x more outputs, as Python loops over the entries do.\n"
         "Hint: use X @ W (or np.dot) instead of Python loops")
+    for (X, W), out in ((small, out_small), (big, out_big)):
+        check_array(out, X @ W, f"matrix_multiply(X {X.shape}, W {W.shape})", rtol=1e-10, atol=1e-12,
+                    hint="the result is (m, k): rows of X times columns of W")

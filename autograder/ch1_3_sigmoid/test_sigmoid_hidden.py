@@ -44,6 +44,8 @@ def test_tiny_values_not_rounded_to_zero(student):
 def test_symmetry(student, rng):
     """sigmoid: sigmoid(-z) = 1 - sigmoid(z)"""
     Z = rng.normal(scale=3.0, size=15)
+    check_array(student.sigmoid(Z), true_sigmoid(Z), "sigmoid(Z), Z random (15,)", rtol=1e-9,
+                hint="sigmoid(z) = 1 / (1 + exp(-z)), element-wise, same shape as Z")
     check_array(student.sigmoid(-Z), 1 - student.sigmoid(Z), "sigmoid(-Z) vs 1 - sigmoid(Z)", rtol=1e-9, atol=1e-12)
 
 
@@ -55,8 +57,12 @@ def test_float32_stays_float32(student, rng):
 
 def test_scalar_input(student):
     """sigmoid: a Python number works"""
-    out = student.sigmoid(0.0)
-    assert np.ndim(out) == 0 and np.isclose(float(out), 0.5), f"sigmoid(0.0): expected 0.5, got {out!r}"
+    for z in (0.0, 2.0, -3.5):
+        out = student.sigmoid(z)
+        expected = float(true_sigmoid(z))
+        assert np.ndim(out) == 0 and np.isclose(float(out), expected, rtol=1e-9, atol=0), (
+            f"sigmoid({z}): expected {expected:.10g}, a single number, got {out!r}\nHint: np.asarray(z) turns a "
+            "number into a 0-d array that works with the same code; return the result for that one number")
 
 
 @pytest.mark.points(2)
@@ -82,7 +88,10 @@ def test_derivative_bounds_and_peak(student, rng):
 
 def test_derivative_stable(student):
     """sigmoid_derivative: stable for large inputs"""
-    Z = np.array([-1e4, -800.0, 800.0, 1e4])
-    with no_warnings("sigmoid_derivative([-1e4, -800, 800, 1e4])", hint=STABLE_HINT):
+    Z = np.array([-1e4, -800.0, -2.0, 0.0, 1.5, 800.0, 1e4])
+    call = "sigmoid_derivative([-1e4, -800, -2, 0, 1.5, 800, 1e4])"
+    with no_warnings(call, hint=STABLE_HINT):
         d = student.sigmoid_derivative(Z)
-    check_array(d, np.zeros(4), "sigmoid_derivative([-1e4, -800, 800, 1e4])", atol=1e-12)
+    s = true_sigmoid(Z)
+    check_array(d, s * (1 - s), call, atol=1e-12, hint="s * (1 - s) with s = sigmoid(Z), the stable sigmoid: 0 for "
+                                                     "large |z|, 0.25 at 0")

@@ -67,8 +67,11 @@ def test_mse_is_a_mean(student, rng):
     y_pred, y = rng.normal(size=(5, 1)), rng.normal(size=(5, 1))
     once = student.mse_loss(y_pred, y)
     twice = student.mse_loss(np.vstack([y_pred, y_pred]), np.vstack([y, y]))
-    check_scalar(twice, float(once), "mse_loss on the batch repeated twice vs on the batch once", rtol=1e-10,
-                 hint=MEAN_HINT)
+    expected = true_mse(y_pred, y)
+    for value, n, call in ((once, 5, "mse_loss(y_pred (5, 1), y (5, 1))"),
+                           (twice, 10, "mse_loss on the batch repeated twice (the loss of the batch once)")):
+        slips = {0.5: loss_slips(y_pred)[0.5], float(n): f"your loss is N = {n} times the expected value: {MEAN_HINT}"}
+        check_scalar(value, expected, call, rtol=1e-10, hint=MEAN_HINT, slips=slips)
 
 
 def test_mse_averages_every_column(student, rng):
@@ -94,6 +97,8 @@ def test_mse_zero_for_perfect_predictions(student, rng):
     """mse_loss: 0 when the predictions are the targets"""
     y = rng.normal(size=(6, 1))
     check_scalar(student.mse_loss(y, y.copy()), 0.0, "mse_loss(y, y)", atol=0)
+    check_scalar(student.mse_loss(y + 0.5, y), 0.25, "mse_loss(y + 0.5, y): every error 0.5", rtol=1e-10,
+                 hint="mean((y_pred - y) ** 2) over every entry", slips=loss_slips(y))
 
 
 @pytest.mark.parametrize("shapes", [((4, 1), (4,)), ((4,), (4, 1)), ((3, 1), (4, 1)), ((2, 3), (3, 2))],
@@ -130,8 +135,12 @@ def test_bce_is_a_mean(student, rng):
     A, y = probabilities(rng, (5, 1)), rng.integers(0, 2, size=(5, 1)).astype(np.float64)
     once = student.binary_cross_entropy(A, y)
     thrice = student.binary_cross_entropy(np.vstack([A] * 3), np.vstack([y] * 3))
-    check_scalar(thrice, float(once), "binary_cross_entropy on the batch repeated 3 times vs once", rtol=1e-10,
-                 hint=MEAN_HINT)
+    expected = true_bce(A, y)
+    check_scalar(once, expected, "binary_cross_entropy(A (5, 1), y (5, 1))", rtol=1e-10, hint=MEAN_HINT,
+                 slips={5.0: f"your loss is N = 5 times the expected value: {MEAN_HINT}"})
+    check_scalar(thrice, expected, "binary_cross_entropy on the batch repeated 3 times (the loss of the batch once)",
+                 rtol=1e-10, hint=MEAN_HINT,
+                 slips={15.0: f"your loss is N = 15 times the expected value: {MEAN_HINT}"})
 
 
 @pytest.mark.points(2)

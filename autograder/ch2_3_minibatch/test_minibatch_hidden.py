@@ -47,7 +47,6 @@ def trusted_epoch(W, b, batches, lr, divide_by=None):
 def seed_of(rng):
     return int(rng.integers(2**31))
 
-
 # ---------------------------------------------------------------- iterate_minibatches
 
 @pytest.mark.points(2)
@@ -248,11 +247,18 @@ def test_does_not_mutate(student, rng):
     X, y, _, _ = linear_problem(rng, m=20)
     W0, b0 = rng.normal(size=(3, 1)), rng.normal(size=1)
     W_in, b_in = W0.copy(), b0.copy()
-    student.minibatch_gradient_descent(X, y, W_in, b_in, 0.05, 2, 5, np.random.default_rng(seed_of(rng)))
+    seed = seed_of(rng)
+    # One epoch, whose batches are known (graded, the rng is a copy in the worker: it does not advance here)
+    W, b, _ = student.minibatch_gradient_descent(X, y, W_in, b_in, 0.05, 1, 5, np.random.default_rng(seed))
     check_array(W_in, W0, "the caller's W after minibatch_gradient_descent", rtol=0, atol=0,
                 hint="W -= ... changes the caller's array: work on W = W.copy()")
     check_array(b_in, b0, "the caller's b after minibatch_gradient_descent", rtol=0, atol=0,
                 hint="b -= ... changes the caller's array: work on b = b.copy()")
+    W_ref, b_ref = trusted_epoch(W0, b0, batches_of(student, X, y, 5, seed), 0.05)
+    call = "minibatch_gradient_descent(X (20, 3), y, W, b, lr=0.05, epochs=1, batch_size=5, rng)"
+    check_array(W, W_ref, f"{call}: the W returned, against the steps on the batches iterate_minibatches yields",
+                rtol=1e-8, atol=1e-12, hint=STEP_HINT)
+    check_array(b, b_ref, f"{call}: the b returned", rtol=1e-8, atol=1e-12, hint=STEP_HINT)
 
 
 def test_vector_targets(student, rng):

@@ -86,8 +86,10 @@ def test_x_restored_exactly(student, rng):
     """numerical_gradient: every entry of x is restored bit for bit"""
     x = rng.normal(scale=10.0, size=(4, 5))
     before = x.copy()
-    student.numerical_gradient(cubic_mix, x)
+    got = student.numerical_gradient(cubic_mix, x)
     check_array(x, before, "x after numerical_gradient(f, x)", rtol=0, atol=0, hint=RESTORE_HINT)
+    check_array(got, cubic_mix_grad(before), "numerical_gradient(f, x (4, 5)), x of scale 10", rtol=1e-6, atol=1e-6,
+                hint="for each entry: (f(x + h e_i) - f(x - h e_i)) / (2h), returned as an array shaped like x")
 
 
 @pytest.mark.points(2)
@@ -160,6 +162,9 @@ def test_relative_error_zeros(student):
     out = student.relative_error(np.zeros(3), np.zeros(3))
     check_scalar(out, 0.0, "relative_error(zeros(3), zeros(3))", atol=0,
                  hint="0/0 is nan: when ||a|| + ||b|| is 0, return 0.0")
+    check_scalar(student.relative_error(np.zeros(3), np.array([0.0, 2.0, 0.0])), 1.0,
+                 "relative_error(zeros(3), [0, 2, 0])", rtol=1e-12,
+                 hint="return 0.0 only when ||a|| + ||b|| is 0; otherwise ||a - b|| / (||a|| + ||b||), here 2 / 2")
 
 
 def test_relative_error_properties(student, rng):
@@ -177,9 +182,11 @@ def test_relative_error_properties(student, rng):
 
 def test_relative_error_returns_float(student, rng):
     """relative_error: returns a Python float"""
-    out = student.relative_error(rng.normal(size=(2, 2)), rng.normal(size=(2, 2)))
+    a, b = rng.normal(size=(2, 2)), rng.normal(size=(2, 2))
+    out = student.relative_error(a, b)
     assert isinstance(out, float), (f"relative_error: expected a Python float, got {type(out).__name__} {out!r}\n"
                                     "Hint: return float(...)")
+    check_scalar(out, norm_relative_error(a, b), "relative_error(a, b) with a, b (2, 2)", rtol=1e-9, hint=REL_HINT)
 
 
 def test_relative_error_shape_mismatch(student):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from autograder.gradcheck import elementwise_derivative
+from autograder.problems import one_hot
 from dlcourse.testing import check_array, check_scalar, expect_raises, no_warnings, require
 
 
@@ -31,12 +32,6 @@ def random_probs(rng, m, K):
     return true_softmax(rng.normal(scale=2.0, size=(m, K)))
 
 
-def one_hot(labels, K):
-    Y = np.zeros((len(labels), K))
-    Y[np.arange(len(labels)), labels] = 1.0
-    return Y
-
-
 # ---------------------------------------------------------------- relu
 
 def test_relu_random(student, rng):
@@ -50,10 +45,12 @@ def test_relu_input_not_mutated(student, rng):
     """relu: the input array is left untouched"""
     Z = rng.normal(size=(4, 5))
     before = Z.copy()
-    student.relu(Z)
+    out = student.relu(Z)
     check_array(Z, before, "Z after relu(Z)", rtol=0, atol=0,
                 hint="Z[Z < 0] = 0 overwrites the caller's pre-activations, which backprop still needs; "
                      "return np.maximum(Z, 0), a new array")
+    check_array(out, np.maximum(before, 0), "relu(Z) on random Z (4, 5)", rtol=0, atol=0,
+                hint="relu(z) = max(0, z) element-wise: np.maximum(Z, 0) makes a new array")
 
 
 def test_relu_float32(student, rng):
@@ -112,7 +109,7 @@ def test_softmax_shift_invariant(student, rng):
     """softmax: adding a constant to a row does not change it"""
     Z = rng.normal(size=(4, 3))
     shift = rng.uniform(-50, 50, size=(4, 1))
-    check_array(student.softmax(Z + shift), student.softmax(Z), "softmax(Z + c) vs softmax(Z), one c per row",
+    check_array(student.softmax(Z + shift), true_softmax(Z), "softmax(Z + c) vs the softmax of Z, one c per row",
                 rtol=1e-9, atol=1e-12, hint=ROWS_HINT)
 
 
@@ -138,9 +135,10 @@ def test_softmax_input_not_mutated(student, rng):
     """softmax: the logits are left untouched"""
     Z = rng.normal(size=(3, 5))
     before = Z.copy()
-    student.softmax(Z)
+    out = student.softmax(Z)
     check_array(Z, before, "Z after softmax(Z)", rtol=0, atol=0,
                 hint="Z -= Z.max(...) changes the caller's array; write Z - Z.max(...) into a new one")
+    check_array(out, true_softmax(before), "softmax(Z) with Z of shape (3, 5)", rtol=1e-9, atol=1e-12, hint=ROWS_HINT)
 
 
 # ---------------------------------------------------------------- cross_entropy
@@ -157,8 +155,12 @@ def test_cross_entropy_is_a_mean(student, rng):
     """cross_entropy: the batch mean, so a batch repeated twice gives the same loss"""
     A, y = random_probs(rng, 5, 3), rng.integers(0, 3, size=5)
     once = student.cross_entropy(A, y)
-    check_scalar(student.cross_entropy(np.vstack([A, A]), np.concatenate([y, y])), once,
-                 "cross_entropy on the batch stacked twice vs once", rtol=1e-9, hint=MEAN_HINT)
+    expected = true_cross_entropy(A, y)
+    check_scalar(once, expected, "cross_entropy(A (5, 3), y (5,))", rtol=1e-9, hint=MEAN_HINT,
+                 slips={5.0: "your loss is m = 5 times the expected value: " + MEAN_HINT})
+    check_scalar(student.cross_entropy(np.vstack([A, A]), np.concatenate([y, y])), expected,
+                 "cross_entropy on the batch stacked twice (the loss of the batch once)", rtol=1e-9, hint=MEAN_HINT,
+                 slips={10.0: "your loss is m = 10 times the expected value: " + MEAN_HINT})
 
 
 @pytest.mark.points(2)
@@ -217,3 +219,5 @@ def test_cross_entropy_returns_float(student, rng):
     require(isinstance(loss, float), f"cross_entropy(A (3, 2), y (3,)): expected a float, got {type(loss).__name__} "
                                      f"{loss!r}\nHint: the loss is one number, the mean over the batch: return "
                                      "float(...) of it, not an array of per-sample losses")
+    check_scalar(loss, true_cross_entropy(A, y), "cross_entropy(A (3, 2), y (3,))", rtol=1e-9,
+                 hint=f"-log of the probability of the true class, A[np.arange(m), y]; {MEAN_HINT}")

@@ -188,12 +188,15 @@ def test_forward_input_not_mutated(student, rng):
     params = reference_params(rng, [3, 4, 2])
     X = rng.normal(size=(5, 3))
     before_X, before = X.copy(), {k: v.copy() for k, v in params.items()}
-    student.forward_mlp(X, params)
+    result = student.forward_mlp(X, params)
     check_array(X, before_X, "X after forward_mlp(X, params)", rtol=0, atol=0,
                 hint="A = X then A += ... or A[A < 0] = 0 changes the caller's X: compute new arrays")
     for key in before:
         check_array(params[key], before[key], f"params[{key!r}] after forward_mlp", rtol=0, atol=0,
                     hint="the forward pass reads the parameters, it must not change them")
+    probs = result[0] if isinstance(result, (tuple, list)) and len(result) == 2 else result
+    check_array(probs, mlp_forward(before, before_X)[0], "forward_mlp(X (5, 3), params of [3, 4, 2]): probs",
+                rtol=1e-9, atol=1e-12, hint=FORWARD_HINT)
 
 
 def test_forward_float32(student, rng):

@@ -4,7 +4,7 @@ empty classes, shape and label-range errors, vectorisation."""
 import numpy as np
 import pytest
 
-from dlcourse.testing import best_time, check_array, check_scalar, expect_raises, no_warnings
+from dlcourse.testing import best_time, check_array, check_scalar, expect_raises, no_warnings, require, timed
 
 ORIENTATION_HINT = "rows are the TRUE class, columns the PREDICTED class: C[y_true[i], y_pred[i]] += 1 (not transposed)"
 ZERO_HINT = ("0 / 0 gives NaN and a warning: divide only where the denominator is > 0, e.g. "
@@ -139,7 +139,7 @@ def test_confusion_is_vectorized(student, rng):
     # int8 labels: cheap to send to the submission, and slow to loop over element by element
     y_true, y_pred = (rng.integers(0, K, size=m).astype(np.int8) for _ in range(2))
     reference = best_time(lambda a, b: np.bincount(K * a.astype(np.int64) + b, minlength=K * K), y_true, y_pred)
-    took = best_time(student.confusion_matrix, y_true, y_pred)
+    took, C = timed(student.confusion_matrix, y_true, y_pred)
     # Per sample, graded: np.bincount about 15 ns (most of it sending the labels), np.add.at 25-150 ns, a Python
     # loop 300-900 ns. The limit (0.5 s plus 25 times the bincount here, about 1.5 s on a busy 2-core machine)
     # lets every vectorised way through and stops the loops; the reference scaling absorbs the machine's load.
@@ -148,6 +148,10 @@ def test_confusion_is_vectorized(student, rng):
         f"confusion_matrix on {m:,} labels of {K} classes took {took:.2f} s (best of 3); the limit is "
         f"{limit:.2f} s.\nHint: no Python loop over the samples: np.bincount(K * y_true + y_pred, "
         "minlength=K * K).reshape(K, K), or np.add.at(C, (y_true, y_pred), 1)")
+    expected = np.bincount(K * y_true.astype(np.int64) + y_pred, minlength=K * K).reshape(K, K)
+    check_array(C, expected, f"confusion_matrix on {m:,} int8 labels of {K} classes", rtol=0, atol=0,
+                hint=ORIENTATION_HINT + "; count in an integer type wide enough for millions (not int8: it wraps "
+                                        "around at 127)")
 
 
 # ---------------------------------------------------------------- precision_recall_f1
@@ -212,6 +216,9 @@ def test_perfect_predictions(student, rng):
     """precision_recall_f1: perfect predictions give 1, 1, 1"""
     y_true, _, K = random_labels(rng)
     got = student.precision_recall_f1(y_true, y_true.copy())
+    require(isinstance(got, (tuple, list)) and len(got) == 3,
+            f"precision_recall_f1(y_true, y_true) ({K} classes): expected the triple (precision, recall, f1), got "
+            f"{type(got).__name__} of length {len(got) if hasattr(got, '__len__') else '-'}")
     for name, value in zip(("precision", "recall", "F1"), got):
         check_scalar(value, 1.0, f"macro {name} when y_pred == y_true ({K} classes, all present)")
 

@@ -4,8 +4,8 @@ vanishing-gradient demonstration, errors and dtypes."""
 import numpy as np
 import pytest
 
-from autograder.gradcheck import numerical_gradient, relative_error
-from autograder.oracle import mean_cross_entropy, mlp_forward
+from autograder.oracle import mlp_forward
+from autograder.problems import check_grads, numerical_grads, one_hot
 from dlcourse.testing import check_array, expect_raises, require
 
 
@@ -62,23 +62,10 @@ def random_problem(rng, depth, activation):
     return sizes, params, X, labels
 
 
-def check_grads(grads, params, X, labels, activation, where):
-    require(isinstance(grads, dict), f"{where}: expected a dict of gradients, got {type(grads).__name__}")
-    missing = sorted(set(params) - set(grads))
-    require(not missing, f"{where}: no gradient for {missing} (got keys {sorted(grads)})\nHint: grads has the same "
-                         "keys as params: 'W1', 'b1', ..., 'WL', 'bL'")
-    L = len(params) // 2
-    for l in range(L, 0, -1):
-        for key in (f"W{l}", f"b{l}"):
-            got = np.asarray(grads[key])
-            require(got.shape == params[key].shape,
-                    f"{where}: d{key} has shape {got.shape}, {key} is {params[key].shape}\nHint: dW_l = "
-                    "A_{l-1}.T @ dZ_l has W_l's shape; db_l = dZ_l.sum(axis=0) is 1-D")
-            numeric = numerical_gradient(lambda _: mean_cross_entropy(params, X, labels, activation), params[key],
-                                         h=STEP[activation])
-            err = relative_error(got, numeric)
-            require(err < GRAD_TOL, f"{where}: d{key} (layer {l} of {L}): relative error {err:.1e} against the "
-                                    f"numerical gradient (must be < {GRAD_TOL:g})\nHint: {GRAD_HINT}")
+def check_deep_grads(grads, params, X, labels, activation, where):
+    """Every gradient against the grader's numerical gradient, with the step that suits the activation."""
+    check_grads(grads, params, numerical_grads(params, X, labels, activation, h=STEP[activation]), where, GRAD_HINT,
+                tol=GRAD_TOL)
 
 
 # ---------------------------------------------------------------- init_deep
@@ -203,7 +190,7 @@ def test_gradients_match_numerical(student, rng, activation, depth):
         sizes, params, X, labels = random_problem(rng, depth, activation)
         _, cache = mlp_forward(params, X, activation)
         grads = student.backward_deep(params, cache, labels, activation=activation)
-        check_grads(grads, params, X, labels, activation,
+        check_deep_grads(grads, params, X, labels, activation,
                     f"backward_deep on a random {depth}-layer {activation} net {sizes}, m = {X.shape[0]}")
 
 
@@ -212,7 +199,9 @@ def test_gradients_one_hot(student, rng):
     sizes, params, X, labels = random_problem(rng, 3, "sigmoid")
     _, cache = mlp_forward(params, X, "sigmoid")
     from_int = student.backward_deep(params, cache, labels, activation="sigmoid")
-    from_one_hot = student.backward_deep(params, cache, np.eye(sizes[-1])[labels], activation="sigmoid")
+    from_one_hot = student.backward_deep(params, cache, one_hot(labels, sizes[-1]), activation="sigmoid")
+    check_deep_grads(from_int, params, X, labels, "sigmoid",
+                     f"backward_deep with labels y on a 3-layer sigmoid net {sizes}")
     for key in params:
         check_array(from_one_hot[key], from_int[key], f"backward_deep: grads[{key!r}] with one-hot y vs labels y",
                     rtol=1e-9, atol=1e-12, hint="labels (m,) become one-hot rows (np.eye(K)[y]); a (m, K) y is used "
@@ -225,11 +214,13 @@ def test_cache_and_params_unchanged(student, rng):
     _, cache = mlp_forward(params, X, "sigmoid")
     before = {**{f"cache[{k!r}]": v.copy() for k, v in cache.items()},
               **{f"params[{k!r}]": v.copy() for k, v in params.items()}}
-    student.backward_deep(params, cache, labels, activation="sigmoid")
+    grads = student.backward_deep(params, cache, labels, activation="sigmoid")
     now = {**{f"cache[{k!r}]": v for k, v in cache.items()}, **{f"params[{k!r}]": v for k, v in params.items()}}
     for name, value in before.items():
         check_array(now[name], value, f"{name} after backward_deep", rtol=0, atol=0,
                     hint="work on new arrays (dZ = AL - Y, not AL -= Y); backward only computes gradients")
+    params = {k: before[f"params[{k!r}]"] for k in params}
+    check_deep_grads(grads, params, X, labels, "sigmoid", f"backward_deep on a 3-layer sigmoid net {sizes}")
 
 
 def test_backward_errors(student, rng):

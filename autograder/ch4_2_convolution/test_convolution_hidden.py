@@ -7,7 +7,7 @@ import pytest
 
 from autograder.gradcheck import numerical_gradient
 from autograder.reference import reference
-from dlcourse.testing import best_time, check_array, expect_raises
+from dlcourse.testing import best_time, check_array, expect_raises, require, timed
 
 FORMULA = ("out[n, f, y, x] = b[f] + sum over c, i, j of Xp[n, c, y*stride + i, x*stride + j] * W[f, c, i, j], "
            "with Xp = X padded by `padding` zeros on every side")
@@ -153,10 +153,12 @@ def test_inputs_not_modified(student, rng):
     """conv2d: X, W and b are left unchanged"""
     X, W, b = random_case(rng, stride=2, padding=1)
     copies = X.copy(), W.copy(), b.copy()
-    student.conv2d(X, W, b, stride=2, padding=1)
+    result = student.conv2d(X, W, b, stride=2, padding=1)
     for name, before, after in zip("XWb", copies, (X, W, b)):
         check_array(after, before, f"{name} after {describe(X, W, 2, 1)}", rtol=0, atol=0,
                     hint="work on a padded copy; never write into the arguments")
+    check_array(output_of(result), loop_conv(*copies, 2, 1), describe(X, W, 2, 1), rtol=1e-9, atol=1e-12,
+                hint=SIZE_HINT)
 
 
 @pytest.mark.parametrize("case", ["channels", "kernel-too-large", "bias-shape", "X-not-4d"])
@@ -263,9 +265,15 @@ def test_backward_cache_reusable(student, rng):
     """conv2d_backward: calling it twice with the same cache gives the same gradients"""
     X, W, b = random_case(rng, stride=2, padding=1)
     out, cache = student.conv2d(X, W, b, stride=2, padding=1)
-    G = rng.normal(size=np.shape(out))
+    G = rng.normal(size=tap_conv(X, W, b, 2, 1).shape)
     first = student.conv2d_backward(G, cache)
     second = student.conv2d_backward(G, cache)
+    call = f"conv2d_backward(G, cache) after {describe(X, W, 2, 1)}"
+    require(isinstance(first, (tuple, list)) and len(first) == 3,
+            f"{call}: expected the three gradients (dX, dW, db), got {type(first).__name__}")
+    expected = tap_conv_backward(G, X, W, 2, 1)
+    for name, g, e, hint in zip(("dX", "dW", "db"), first, expected, (DX_HINT, DW_HINT, DB_HINT)):
+        check_array(g, e, f"{call}: {name}", rtol=1e-9, atol=1e-11, hint=hint)
     for name, a, c in zip(("dX", "dW", "db"), first, second):
         check_array(c, a, f"conv2d_backward called a second time with the same cache: {name}", rtol=0, atol=0,
                     hint="do not modify the arrays of the cache (or dout) in place")
@@ -284,6 +292,11 @@ def test_backward_rejects_wrong_dout(student, rng):
 # ---------------------------------------------------------------- speed
 
 
+def output_of(result):
+    """The output array of what conv2d returned (the pair (out, cache)); anything else as it is, to be reported."""
+    return result[0] if isinstance(result, (tuple, list)) and len(result) == 2 else result
+
+
 def _speed_case(rng):
     return rng.normal(size=(32, 3, 32, 32)), rng.normal(size=(8, 3, 3, 3)), rng.normal(size=8)
 
@@ -298,13 +311,15 @@ def test_forward_is_vectorized(student, rng):
     X, W, b = _speed_case(rng)
     ref = reference("ch4_2_convolution")
     reference_time = best_time(ref.conv2d, X, W, b, padding=1)
-    student_time = best_time(student.conv2d, X, W, b, padding=1)
+    student_time, result = timed(student.conv2d, X, W, b, padding=1)
     # Passing the arrays to a graded submission and back costs a few ms, up to ~0.2 s on a busy machine; a loop
     # over the 262,144 outputs costs seconds (about 2 s measured).
     limit = 0.4 + 40 * reference_time
     assert student_time < limit, (
         f"conv2d(X (32, 3, 32, 32), W (8, 3, 3, 3), padding=1) took {student_time * 1e3:.0f} ms (best of 3); the "
         f"reference takes {reference_time * 1e3:.1f} ms and the limit is {limit * 1e3:.0f} ms.\nHint: {LOOP_HINT}")
+    check_array(output_of(result), tap_conv(X, W, b, 1, 1), describe(X, W, 1, 1), rtol=1e-8, atol=1e-11,
+                hint=FORMULA)
 
 
 @pytest.mark.points(2)
@@ -316,9 +331,15 @@ def test_backward_is_vectorized(student, rng):
     _, ref_cache = ref.conv2d(X, W, b, padding=1)
     reference_time = best_time(ref.conv2d_backward, G, ref_cache)
     _, cache = student.conv2d(X, W, b, padding=1)
-    student_time = best_time(student.conv2d_backward, G, cache)
+    student_time, got = timed(student.conv2d_backward, G, cache)
     limit = 0.4 + 40 * reference_time  # as for the forward pass
     assert student_time < limit, (
         f"conv2d_backward(dout (32, 8, 32, 32), cache) took {student_time * 1e3:.0f} ms (best of 3); the reference "
         f"takes {reference_time * 1e3:.1f} ms and the limit is {limit * 1e3:.0f} ms.\nHint: dW and dcols are matrix "
         "products; put the columns back with KH * KW slice additions (col2im), not a loop over pixels")
+    call = f"conv2d_backward(G (32, 8, 32, 32), cache) after {describe(X, W, 1, 1)}"
+    require(isinstance(got, (tuple, list)) and len(got) == 3,
+            f"{call}: expected the three gradients (dX, dW, db), got {type(got).__name__}")
+    expected = tap_conv_backward(G, X, W, 1, 1)
+    for name, g, e, hint in zip(("dX", "dW", "db"), got, expected, (DX_HINT, DW_HINT, DB_HINT)):
+        check_array(g, e, f"{call}: {name}", rtol=1e-8, atol=1e-11, hint=hint)

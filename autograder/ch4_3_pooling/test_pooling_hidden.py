@@ -7,7 +7,7 @@ import pytest
 
 from autograder.gradcheck import numerical_gradient
 from autograder.reference import reference
-from dlcourse.testing import best_time, check_array, expect_raises
+from dlcourse.testing import best_time, check_array, expect_raises, timed
 
 MAX_HINT = ("out[n, c, y, x] = max of X[n, c, y*stride : y*stride + size, x*stride : x*stride + size]; "
             "H_out = (H - size) // stride + 1 (floor)")
@@ -101,10 +101,15 @@ def test_max_pool_input_not_modified(student, rng):
     out, cache = student.max_pool(X, 3, 2)
     dout = rng.normal(size=(2, 2, 2, 2))
     dout_before = dout.copy()
-    student.max_pool_backward(dout, cache)
+    dX = student.max_pool_backward(dout, cache)
     check_array(X, X_before, "X after max_pool(X, 3, 2)", rtol=0, atol=0, hint="never write into the arguments")
     check_array(dout, dout_before, "dout after max_pool_backward(dout, cache)", rtol=0, atol=0,
                 hint="never write into the arguments")
+    check_array(out, ref_max_pool(X_before, 3, 2), "max_pool(X (2, 2, 6, 6), size=3, stride=2)", rtol=0, atol=0,
+                hint=MAX_HINT)
+    check_array(dX, ref_max_pool_backward(dout_before, X_before, 3, 2),
+                "max_pool_backward(dout, cache) after max_pool(X (2, 2, 6, 6), size=3, stride=2)", rtol=1e-12,
+                hint=OVERLAP_HINT)
 
 
 @pytest.mark.parametrize("case", ["window-too-large", "X-not-4d", "size-zero"])
@@ -134,6 +139,8 @@ def test_max_pool_backward_numerical(student, rng, shape, size, stride):
     out, cache = student.max_pool(X, size, stride)
     G = rng.normal(size=ref_max_pool(X, size, stride).shape)
     dX = student.max_pool_backward(G, cache)
+    check_array(out, ref_max_pool(X, size, stride), f"max_pool(X {shape}, size={size}, stride={stride}), whose cache "
+                "max_pool_backward uses", rtol=0, atol=0, hint=MAX_HINT)
     numeric = numerical_gradient(lambda v: np.sum(ref_max_pool(v, size, stride) * G), X.copy(), h=1e-3)
     check_array(dX, numeric, f"max_pool_backward(G, cache) after max_pool(X {shape}, size={size}, stride={stride})",
                 rtol=1e-6, atol=1e-8, hint=OVERLAP_HINT if stride < size else ROUTE_HINT)
@@ -217,13 +224,21 @@ def test_max_pool_is_vectorized(student, rng):
     X, G = rng.normal(size=(32, 8, 56, 56)), rng.normal(size=(32, 8, 28, 28))
     ref = reference("ch4_3_pooling")
     reference_time = best_time(lambda: ref.max_pool_backward(G, ref.max_pool(X, 2, 2)[1]))
-    student_time = best_time(lambda: student.max_pool_backward(G, student.max_pool(X, 2, 2)[1]))
+
+    def forward_and_backward():
+        out, cache = student.max_pool(X, 2, 2)
+        return out, student.max_pool_backward(G, cache)
+
+    student_time, (out, dX) = timed(forward_and_backward)
     limit = 0.3 + 5 * reference_time  # a loop over the windows, even in one direction only, takes ~1 s
     assert student_time < limit, (
         f"max_pool + max_pool_backward on X (32, 8, 56, 56) took {student_time * 1e3:.0f} ms (best of 3); the "
         f"reference takes {reference_time * 1e3:.1f} ms and the limit is {limit * 1e3:.0f} ms.\nHint: loop over the "
         "size*size positions inside the window (strided slices of X covering every window at once), or reshape to "
         "(N, C, H/2, 2, W/2, 2) when size == stride; not over the 200,704 windows")
+    check_array(out, ref_max_pool(X, 2, 2), "max_pool(X (32, 8, 56, 56), 2, 2)", rtol=0, atol=0, hint=MAX_HINT)
+    check_array(dX, ref_max_pool_backward(G, X, 2, 2), "max_pool_backward(G, cache) after max_pool(X (32, 8, 56, 56), "
+                "2, 2)", rtol=1e-12, hint=ROUTE_HINT)
 
 
 # ---------------------------------------------------------------- the CNN

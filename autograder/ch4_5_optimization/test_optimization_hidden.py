@@ -10,6 +10,8 @@ import time
 import numpy as np
 import pytest
 
+from autograder.oracle import cross_entropy
+from autograder.problems import toy_digits
 from dlcourse.testing import check_array, check_scalar, expect_raises, no_warnings, require
 
 
@@ -310,8 +312,15 @@ def test_early_stopping_short_history(student, rng):
     for n in range(patience + 1):
         losses = [1.0] * n  # as flat as it gets, but nothing before the window to compare with
         got = student.early_stopping(losses, patience)
-        require(not got, f"early_stopping({losses}, patience={patience}): expected False, got {got!r}\nHint: with "
-                         "len(val_losses) <= patience there is no epoch before the window: keep training")
+        require(isinstance(got, (bool, np.bool_)) and not got,
+                f"early_stopping({losses}, patience={patience}): expected False, got {got!r}\nHint: with "
+                "len(val_losses) <= patience there is no epoch before the window: keep training (and return a bool)")
+    losses = [1.0] * (patience + 1)  # one epoch more: the window has brought nothing better than the epoch before it
+    got = student.early_stopping(losses, patience)
+    require(isinstance(got, (bool, np.bool_)) and got,
+            f"early_stopping({losses}, patience={patience}): expected True, got {got!r}\nHint: once len(val_losses) > "
+            "patience, stop when none of the last `patience` losses is below the best loss before them (a tie is no "
+            "improvement)")
 
 
 def test_early_stopping_ties_and_min_delta(student):
@@ -404,12 +413,16 @@ def test_random_shift_offsets_uniform(student, rng):
 
 def test_random_shift_reproducible_dtype_and_input(student, rng):
     """random_shift: same seed same output; float32 kept; input unchanged; max_shift=0 is a copy"""
-    X = rng.uniform(0.0, 1.0, size=(10, 1, 6, 6)).astype(np.float32)
+    X = rng.uniform(0.1, 1.0, size=(10, 1, 6, 6)).astype(np.float32)  # no zeros inside: offsets show
     before = X.copy()
     a = student.random_shift(X, np.random.default_rng(5), 2)
     b = student.random_shift(X, np.random.default_rng(5), 2)
     check_array(b, a, "random_shift twice with np.random.default_rng(5)", rtol=0, atol=0, dtype=np.float32,
                 hint="draw the offsets from the rng argument only; keep X's dtype")
+    found = offsets_of(before, np.asarray(a), 2)
+    require(None not in found and set(found) != {(0, 0)},
+            f"random_shift(X (10, 1, 6, 6), np.random.default_rng(5), max_shift=2): the offsets (dy, dx) of the 10 "
+            f"images are {found} (None: not a shifted copy of its input)\nHint: {SHIFT_HINT}")
     check_array(X, before, "X after random_shift(X, rng, 2)", rtol=0, atol=0,
                 hint="shift a new array (np.zeros + copy, or a gather), never the caller's X")
     check_array(student.random_shift(X, rng, 0), X, "random_shift(X, rng, max_shift=0)", rtol=0, atol=0,
@@ -419,11 +432,6 @@ def test_random_shift_reproducible_dtype_and_input(student, rng):
 # ---------------------------------------------------------------- capstone_forward / capstone_backward
 
 GRAD_TOL = 1e-5
-
-
-def ce(probs, y):
-    P = np.asarray(probs, dtype=np.float64)
-    return float(-np.mean(np.log(P[np.arange(len(y)), y])))
 
 
 @pytest.mark.points(3)
@@ -453,8 +461,8 @@ def test_capstone_gradients(student, rng):
         for _ in range(3):
             D = rng.normal(size=params[key].shape)
             D /= np.linalg.norm(D)
-            plus = ce(student.capstone_forward({**params, key: params[key] + h * D}, X)[0], y)
-            minus = ce(student.capstone_forward({**params, key: params[key] - h * D}, X)[0], y)
+            plus = cross_entropy(student.capstone_forward({**params, key: params[key] + h * D}, X)[0], y)
+            minus = cross_entropy(student.capstone_forward({**params, key: params[key] - h * D}, X)[0], y)
             numeric = (plus - minus) / (2 * h)
             analytic = float(np.vdot(g, D))
             err = abs(numeric - analytic) / max(abs(numeric) + abs(analytic), 1e-12)
@@ -488,16 +496,6 @@ MNIST_BUDGET = 8.0
 # sending the images to the worker: the full set is 188 MB of float32 and its validation split 6,000 images)
 MNIST_RUNS = {"subset5k": {"threshold": 0.92, "overrun": 2.5}, "full": {"threshold": 0.92, "overrun": 6.0}}
 OVERRUN = 2.5  # the same for the short runs of test_capstone_time_budget (5,000 images at most)
-
-
-def toy_digits(rng, m):
-    """10 classes of synthetic 28x28 images in [0, 1]: a bright 5x5 block at a place of its own, noisy background."""
-    corners = [(2 + 8 * (k // 4), 2 + 8 * (k % 4)) for k in range(10)]
-    y = rng.integers(0, 10, size=m)
-    X = rng.uniform(0.0, 0.2, size=(m, 28, 28))
-    for k, (r, c) in enumerate(corners):
-        X[y == k, r:r + 5, c:c + 5] = 1.0
-    return X.reshape(m, 784), y
 
 
 def check_predictions(pred, m, where):

@@ -11,6 +11,7 @@ own working folder, so save/load use a bare file name.
 import numpy as np
 import pytest
 
+from autograder.problems import blobs, check_params
 from autograder.reference import reference
 from dlcourse.testing import check_array, check_scalar, expect_raises, require
 
@@ -37,12 +38,7 @@ BLOB_ACCURACY = 0.9
 # L2: sum of squared weights with l2=0.05 over the same with l2=0 (test_l2_shrinks_weights), reference over 100
 # seeds: median 0.16, max 0.23. Threshold 0.6 (an l2 that is ignored gives 1.0).
 L2_RATIO = 0.6
-
-
-def blobs(rng, per=40):
-    centres = np.array([[2.0, 0.0], [-1.0, 1.7], [-1.0, -1.7]])
-    labels = rng.permutation(np.repeat(np.arange(3), per))
-    return centres[labels] + rng.normal(scale=0.5, size=(3 * per, 2)), labels
+SPREAD = 0.5  # the clusters' std (autograder.problems.blobs)
 
 
 def reference_probs(X, params, activation):
@@ -58,14 +54,7 @@ def load_network(student, path):
 
 
 def check_params_shapes(params, sizes, where):
-    require(isinstance(params, dict), f"{where}: params_ should be a dict of arrays after fit, got "
-                                      f"{type(params).__name__}\nHint: fit stores init_deep's dict, trained, in "
-                                      "self.params_")
-    for l in range(1, len(sizes)):
-        for key, shape in ((f"W{l}", (sizes[l - 1], sizes[l])), (f"b{l}", (sizes[l],))):
-            require(key in params and np.shape(params[key]) == shape,
-                    f"{where}: params_[{key!r}] should have shape {shape}, got "
-                    f"{np.shape(params[key]) if key in params else 'no such key'}")
+    check_params(params, sizes, where, name="params_", hint="fit stores init_deep's dict, trained, in self.params_")
 
 
 def expect_runtime_error(fn, *args, call):
@@ -115,7 +104,7 @@ def test_mnist_accuracy(student, mnist, seed):
                          ids=["no-hidden", "1-hidden", "2-hidden", "3-hidden"])
 def test_any_depth(student, rng, seed, sizes):
     """NeuralNetwork: any depth learns three clusters; predict_proba is the forward pass of params_"""
-    X, y = blobs(rng)
+    X, y = blobs(rng, spread=SPREAD)
     where = f"NeuralNetwork({sizes}, lr=0.3, epochs=20, batch_size=16)"
     net = student.NeuralNetwork(sizes, lr=0.3, epochs=20, batch_size=16, seed=seed)
     net.fit(X, y)
@@ -143,7 +132,7 @@ def test_any_depth(student, rng, seed, sizes):
 @pytest.mark.points(2)
 def test_sigmoid_network(student, rng, seed):
     """NeuralNetwork(activation='sigmoid'): learns, and predicts with sigmoid hidden layers"""
-    X, y = blobs(rng)
+    X, y = blobs(rng, spread=SPREAD)
     sizes = [2, 8, 3]
     where = f"NeuralNetwork({sizes}, activation='sigmoid', lr=1.0, epochs=30, batch_size=16)"
     net = student.NeuralNetwork(sizes, activation="sigmoid", lr=1.0, epochs=30, batch_size=16, seed=seed)
@@ -181,7 +170,7 @@ def test_settings_and_defaults(student):
 def test_save_load_round_trip(student, rng, seed, tmp_path, monkeypatch, sizes, activation):
     """NeuralNetwork: save/load restores settings, weights and predictions bit for bit"""
     monkeypatch.chdir(tmp_path)
-    X, y = blobs(rng)
+    X, y = blobs(rng, spread=SPREAD)
     settings = {"activation": activation, "lr": float(rng.uniform(0.1, 0.5)), "epochs": int(rng.integers(2, 6)),
                 "batch_size": int(rng.integers(8, 33)), "l2": float(rng.uniform(0.0, 0.01)), "seed": seed}
     net = student.NeuralNetwork(sizes, **settings)
@@ -229,7 +218,7 @@ def test_not_fitted_errors(student):
 @pytest.mark.points(2)
 def test_wrong_number_of_features(student, rng):
     """NeuralNetwork: X with the wrong number of features raises ValueError naming both shapes"""
-    X, y = blobs(rng, per=10)
+    X, y = blobs(rng, per=10, spread=SPREAD)
     net = student.NeuralNetwork([2, 5, 3], epochs=1, seed=0)
     for bad in (rng.normal(size=(7, 4)), rng.normal(size=(7, 1))):
         msg = expect_raises(ValueError, net.fit, bad, np.zeros(7, dtype=np.int64),
@@ -252,7 +241,7 @@ def test_wrong_number_of_features(student, rng):
 @pytest.mark.points(2)
 def test_bad_labels(student, rng):
     """NeuralNetwork.fit: labels out of range or of the wrong length raise ValueError"""
-    X, y = blobs(rng, per=5)
+    X, y = blobs(rng, per=5, spread=SPREAD)
     net = student.NeuralNetwork([2, 4, 3], epochs=1, seed=0)
     for value in (3, -1):
         bad = y.copy()
@@ -283,7 +272,7 @@ def test_bad_settings(student):
 @pytest.mark.points(2)
 def test_reproducible(student, rng, seed):
     """NeuralNetwork: the same seed gives the same network, another seed another one; fit starts afresh"""
-    X, y = blobs(rng, per=20)
+    X, y = blobs(rng, per=20, spread=SPREAD)
     X_new = rng.normal(size=(15, 2))
     nets = [student.NeuralNetwork([2, 6, 3], lr=0.3, epochs=3, batch_size=10, seed=s) for s in (seed, seed, seed + 1)]
     probs = []
@@ -302,7 +291,7 @@ def test_reproducible(student, rng, seed):
 
 def test_l2_shrinks_weights(student, rng, seed):
     """NeuralNetwork(l2=...): weight decay gives smaller weights than l2=0 with the same seed"""
-    X, y = blobs(rng, per=20)
+    X, y = blobs(rng, per=20, spread=SPREAD)
     norms = {}
     for l2 in (0.0, 0.05):
         net = student.NeuralNetwork([2, 16, 3], lr=0.3, epochs=30, batch_size=10, l2=l2, seed=seed)
@@ -318,17 +307,26 @@ def test_l2_shrinks_weights(student, rng, seed):
 
 def test_inputs_unchanged(student, rng):
     """NeuralNetwork.fit: X and y are left untouched"""
-    X, y = blobs(rng, per=10)
+    X, y = blobs(rng, per=10, spread=SPREAD)
     X_before, y_before = X.copy(), y.copy()
-    student.NeuralNetwork([2, 4, 3], epochs=2, batch_size=8, seed=1).fit(X, y)
+    net = student.NeuralNetwork([2, 4, 3], epochs=2, batch_size=8, seed=1)
+    net.fit(X, y)
     hint = "shuffle indices (iterate_minibatches), not the caller's arrays: rng.shuffle(X) reorders them in place"
     check_array(X, X_before, "X after fit(X, y)", rtol=0, atol=0, hint=hint)
     check_array(y, y_before, "y after fit(X, y)", rtol=0, atol=0, hint=hint)
+    where = "NeuralNetwork([2, 4, 3], epochs=2, batch_size=8, seed=1).fit(X (30, 2), y)"
+    check_params_shapes(net.params_, [2, 4, 3], where)
+    check_array(net.predict_proba(X), reference_probs(X, net.params_, "relu"), f"{where}: predict_proba(X)",
+                rtol=1e-9, atol=1e-12, hint="predict_proba runs forward_deep(X, self.params_, "
+                                            "activation=self.activation) and returns its probabilities")
+    history = net.history_
+    require(isinstance(history, list) and len(history) == 2 and np.all(np.isfinite(history)),
+            f"{where}: history_ should hold 2 finite per-epoch losses, got {history!r}")
 
 
 def test_score(student, rng):
     """NeuralNetwork.score: the fraction of correct predictions, a float"""
-    X, y = blobs(rng, per=15)
+    X, y = blobs(rng, per=15, spread=SPREAD)
     net = student.NeuralNetwork([2, 5, 3], epochs=2, seed=3)
     net.fit(X, y)
     y_other = rng.integers(0, 3, size=len(y))

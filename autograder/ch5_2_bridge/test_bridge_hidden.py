@@ -52,7 +52,17 @@ def test_mlp_to_torch_copies_weights(student, rng):
     """mlp_to_torch: the returned network holds copies, not views, of the weights"""
     params, X, _ = random_net(rng, 2)
     before = {k: v.copy() for k, v in params.items()}
-    student.torch_gradients(params, X, np.zeros(len(X), dtype=int))
+    y = np.zeros(len(X), dtype=int)
+    grads = student.torch_gradients(params, X, y)
     for key in params:
         check_array(params[key], before[key], f"params[{key!r}] after torch_gradients", rtol=0, atol=0,
                     hint="copy the arrays into the Linear layers; training the torch net must not change params")
+    _, cache = reference("ch3_3_mlp_forward").forward_mlp(X, before)
+    expected = reference("ch3_4_backprop").backward_mlp(before, cache, y)
+    assert isinstance(grads, dict) and set(grads) == set(params), (
+        f"torch_gradients: expected a dict with keys {sorted(params)}, got "
+        f"{sorted(grads) if isinstance(grads, dict) else type(grads).__name__}")
+    for key in params:
+        check_array(grads[key], expected[key], f"torch_gradients(...)[{key!r}], 2-layer net, all labels 0",
+                    rtol=1e-7, atol=1e-10, hint="weight.grad is (n_out, n_in): transpose it; use cross_entropy on "
+                                                "the logits with reduction='mean'")

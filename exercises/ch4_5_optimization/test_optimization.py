@@ -69,6 +69,7 @@ def test_random_shift(student):
     require(isinstance(out, np.ndarray) and out.shape == X.shape and out.dtype == X.dtype,
             f"random_shift(X (20, 1, 9, 9) float32, rng, 2): expected a float32 array of shape (20, 1, 9, 9), got "
             f"{type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}")
+    places = set()
     for n in range(20):
         ys, xs = np.nonzero(out[n, 0])
         require(len(ys) == 1 and abs(ys[0] - 4) <= 2 and abs(xs[0] - 4) <= 2,
@@ -76,6 +77,11 @@ def test_random_shift(student):
                 f"{list(zip(ys.tolist(), xs.tolist()))}, expected one pixel within 2 rows and columns of (4, 4)\n"
                 "Hint: out[n, c, y, x] = X[n, c, y - dy, x - dx] with dy, dx in -max_shift..max_shift, zeros "
                 "where that falls outside the image")
+        places.add((int(ys[0]), int(xs[0])))
+    require(len(places) >= 3,
+            f"random_shift(X (20, 1, 9, 9), rng, 2): the bright pixel of the 20 images ended up at only {len(places)} "
+            f"place(s) {sorted(places)}; with 25 possible offsets drawn for each image, expected many different ones\n"
+            "Hint: draw dy and dx for EACH image (rng.integers(-max_shift, max_shift + 1, size=N)), and move it")
 
 
 def test_capstone_forward_backward_shapes(student):

@@ -125,14 +125,20 @@ def expect_raises(exc_type, fn, *args, call: str, hint: str | None = None, **kwa
 def best_time(fn, *args, repeat: int = 3, give_up: float = 2.0, **kwargs) -> float:
     """Best of ``repeat`` wall times of ``fn(*args, **kwargs)`` in seconds; stops early once a run is over
     ``give_up`` seconds (a loop that slow has already failed any speed check, no need to wait for it thrice)."""
-    best = float("inf")
+    return timed(fn, *args, repeat=repeat, give_up=give_up, **kwargs)[0]
+
+
+def timed(fn, *args, repeat: int = 3, give_up: float = 2.0, **kwargs) -> tuple[float, object]:
+    """:func:`best_time` and the result of the last call: a speed test checks the values too (code that does
+    nothing is fast)."""
+    best, result = float("inf"), None
     for _ in range(repeat):
         start = time.perf_counter()
-        fn(*args, **kwargs)
+        result = fn(*args, **kwargs)
         best = min(best, time.perf_counter() - start)
         if best > give_up:
             break
-    return best
+    return best, result
 
 
 @contextmanager

@@ -43,6 +43,7 @@ class TestResult:
     missing: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
     leaderboard: list[tuple] = field(default_factory=list)
+    seconds: float = 0.0  # wall time of the test's setup, call and teardown (student code included)
 
     @property
     def name(self) -> str:
@@ -161,6 +162,7 @@ class Collector:
             res = self.results[report.nodeid] = TestResult(
                 chapter, str(known.get(TITLE, report.nodeid.split("::")[-1])),
                 max_score=float(known.get(POINTS, 1.0)), hidden=self._is_hidden(path))
+        res.seconds += report.duration
         for key, value in props:
             target = {MISSING: res.missing, WAITING: res.waiting, LEADERBOARD: res.leaderboard}.get(key)
             if target is not None and value not in target:

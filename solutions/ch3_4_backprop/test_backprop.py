@@ -68,6 +68,11 @@ def test_backward_keys_and_shapes(student):
         require(np.shape(grads[key]) == params[key].shape,
                 f"backward_mlp: grads[{key!r}] has shape {np.shape(grads[key])}, but {key} is {params[key].shape}\n"
                 "Hint: dW_l = A_{l-1}.T @ dZ_l is (n_{l-1}, n_l); db_l = dZ_l.sum(axis=0) is (n_l,)")
+    for key in ("W2", "b2", "W1", "b1"):
+        check_array(grads[key], numerical(params, key, X, y), f"backward_mlp on a 2-layer net: grads[{key!r}]",
+                    rtol=1e-5, atol=1e-8, hint="dZ = (probs - Y) / m at the output, then dW = A_prev.T @ dZ, "
+                                               "db = dZ.sum(axis=0), and dZ = (dZ_next @ W_next.T) * "
+                                               "relu_derivative(Z) one layer down")
 
 
 def test_backward_softmax_regression(student):

@@ -1,0 +1,54 @@
+"""Where a measurement was taken: what every benchmark JSON under ``benchmarks/results/`` records beside its
+figures (the date, the machine, the versions and the BLAS kernel numpy runs on)."""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import platform
+import sys
+from importlib.metadata import PackageNotFoundError, version
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def blas() -> list[dict]:
+    """The BLAS libraries numpy has loaded: library, version, kernel (``architecture``, e.g. SkylakeX) and
+    threads, as threadpoolctl reports them; empty when threadpoolctl is not installed."""
+    import numpy  # noqa: F401 - loads the BLAS threadpoolctl inspects
+
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return []
+    keys = ("internal_api", "version", "architecture", "num_threads", "threading_layer")
+    return [{k: info.get(k) for k in keys} for info in threadpool_info() if info.get("user_api") == "blas"]
+
+
+def environment(packages: tuple[str, ...] = ("numpy", "pytest")) -> dict:
+    """Date, machine, versions of ``packages`` and the BLAS kernel, as a JSON-ready dict."""
+    versions = {"python": platform.python_version()}
+    for name in packages:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = None
+    return {
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "machine": {"platform": platform.platform(), "cpu": _cpu_model(), "cores": os.cpu_count(),
+                    "executable": sys.executable},
+        "versions": versions,
+        "blas": blas(),
+        # Set on some machines to force a kernel; a user's machine normally has neither.
+        "blas_environment": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                                                         "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
+                             if k in os.environ},
+    }
