@@ -180,9 +180,21 @@ def cmd_mutants(args) -> int:
 
         kit = find_kit(args.kit)
         chapters = select(kit.chapters(), args.chapters)
+        only = None
+        if args.survivors:
+            import json
+
+            from .mutants.run import survivors_of
+            try:
+                only = survivors_of(json.loads(Path(args.survivors).read_text()))
+            except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+                return error(f"--survivors {args.survivors}: not a report written by `dlcourse mutants --json` "
+                             f"({type(exc).__name__}: {exc})")
+            chapters = [c for c in chapters if c.number in only]
         jobs = args.jobs or os.cpu_count() or 1
         start = time.monotonic()
-        results = mutation_test(kit, chapters, limit=args.max, jobs=jobs, seed=args.seed, budget=args.timeout)
+        results = mutation_test(kit, chapters, limit=args.max, jobs=jobs, seed=args.seed, budget=args.timeout,
+                                only=only)
         seconds = time.monotonic() - start
         print(report.table(results, seconds))
         for block in (report.survivors(results), report.warnings(results)):
@@ -281,6 +293,9 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0,
                    help="seed of the hidden suites' random inputs and of the --max sample (default 0)")
     p.add_argument("--json", metavar="FILE", help="also write the whole report as JSON")
+    p.add_argument("--survivors", metavar="FILE",
+                   help="grade only the mutants that survived in this earlier --json report (after strengthening "
+                        "a suite: a quick re-check; the full run is what counts)")
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="time budget per mutant (default: 4 times the reference's grading time, at least 10 s)")
     p.add_argument("--kit", help=KIT_HELP)

@@ -62,7 +62,8 @@ def test_kit_suites_kill_a_seeded_sample(tmp_path):
                                "timeouts": 0, "not_graded": 0, "score": 1.0}
     assert data["engine"].startswith("cosmic-ray ") and data["seed"] == 1 and data["max"] == 8
     assert {"date", "machine", "versions", "seconds"} <= set(data)
-    assert "8/8" in proc.stdout and "sample of 8" in proc.stdout
+    assert "8/8" in proc.stdout and f"8 of the {ch['available']} mutants graded" in proc.stdout
+    assert "not a full run" in proc.stdout
     # The same command draws the same mutants: a run is reproducible.
     again, _ = mutants(tmp_path, "--max", "8", "--seed", "1", "--jobs", "1")
     assert [m["id"] for m in again["chapters"]["1.3"]["mutants"]] == [m["id"] for m in ch["mutants"]]
@@ -149,11 +150,25 @@ def test_equivalent_entry_is_subtracted_and_stale_one_reported(weak_run):
     assert "warning: " in proc.stdout
 
 
+def test_survivors_of_a_report_are_graded_again_and_nothing_else(weak_run, weak_kit, tmp_path):
+    """--survivors: after a suite is strengthened, only the earlier report's survivors are graded again (the
+    listed equivalent one is not a survivor, the killed ones are left out)."""
+    data, _ = weak_run
+    before = tmp_path / "before.json"
+    before.write_text(json.dumps(data))
+    again, proc = mutants(tmp_path, "--kit", str(weak_kit), "--survivors", str(before), "--seed", "106")
+    ch = again["chapters"]["1.3"]
+    assert sorted(m["id"] for m in ch["mutants"]) == sorted(m["id"] for m in data["chapters"]["1.3"]["survived"])
+    assert ch["total"] == 4 and len(ch["survived"]) == 4 and SURVIVOR in proc.stdout
+    assert "not a full run" in proc.stdout
+
+
 # -- errors a person can fix: one line each
 
 @pytest.mark.parametrize("args, expect", [(["--chapters", "9.9"], "unknown chapter"),
                                           (["--kit", "/nonexistent/kit"], "is not a kit"),
-                                          (["--max", "0"], "--max must be at least 1")])
+                                          (["--max", "0"], "--max must be at least 1"),
+                                          (["--survivors", "/nonexistent.json"], "--survivors /nonexistent.json")])
 def test_bad_input_is_one_line(args, expect):
     proc = dlcourse("mutants", *args)
     assert proc.returncode == 2 and expect in proc.stderr, proc.stderr

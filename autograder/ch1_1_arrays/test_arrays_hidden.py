@@ -66,10 +66,22 @@ def test_float32_stays_float32(student, rng):
 
 
 def test_integer_input(student):
-    """normalize: integer input gives a float result"""
+    """normalize: integer and float16 input give a float64 result"""
     X = np.array([[0, 2], [2, 4]])
     check_array(student.normalize(X, axis=0), reference(X, 0), "normalize(int array, axis=0)", rtol=1e-6,
-                hint="convert to float before subtracting, or integer division will truncate")
+                dtype=np.float64, hint="convert to float before subtracting, or integer division will truncate")
+    half = np.array([[0.5, 2.0], [2.5, 4.0]], dtype=np.float16)
+    check_array(student.normalize(half, axis=0), reference(half, 0), "normalize(float16 array, axis=0)", rtol=1e-6,
+                dtype=np.float64, hint="only float32 keeps its dtype; anything else (float16 too) becomes float64: "
+                                       "X.astype(np.float32 if X.dtype == np.float32 else np.float64)")
+
+
+def test_eps_is_added_to_the_std(student, rng):
+    """normalize: eps is added to the std (checked with a large eps)"""
+    X = rng.normal(size=(4, 3)) * 2.0
+    check_array(student.normalize(X, axis=0, eps=0.5), reference(X, 0, eps=0.5),
+                "normalize(X (4, 3), axis=0, eps=0.5)", rtol=1e-9, atol=1e-12, hint="divide by (std + eps), with the eps argument (not a constant of your "
+                                            "own), added to the std, not subtracted")
 
 
 def test_empty_input_raises(student):

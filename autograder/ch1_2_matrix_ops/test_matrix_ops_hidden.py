@@ -27,8 +27,9 @@ def test_matrix_multiply_not_square(student, rng):
                 hint="loop bounds or indices swapped? the result must be (7, 5)")
 
 
-@pytest.mark.parametrize("shapes", [((3, 4), (5, 2)), ((4,), (4, 2)), ((2, 3), (3, 2, 1))],
-                         ids=["inner-mismatch", "1d-X", "3d-W"])
+@pytest.mark.parametrize("shapes", [((3, 4), (5, 2)), ((3, 5), (4, 2)), ((4,), (4, 2)), ((2, 4, 4), (4, 2)),
+                                    ((2, 3), (3, 2, 1)), ((2, 3), (3,))],
+                         ids=["inner-mismatch", "inner-larger", "1d-X", "3d-X", "3d-W", "1d-W"])
 def test_matrix_multiply_rejects_bad_shapes(student, shapes):
     """matrix_multiply: ValueError naming both shapes"""
     X, W = np.ones(shapes[0]), np.ones(shapes[1])
@@ -36,6 +37,14 @@ def test_matrix_multiply_rejects_bad_shapes(student, shapes):
                         hint="check X.ndim == W.ndim == 2 and X.shape[1] == W.shape[0]")
     assert str(X.shape) in msg and str(W.shape) in msg, (
         f"matrix_multiply(X {X.shape}, W {W.shape}): the ValueError should name both shapes, got {msg!r}")
+
+
+def test_matrix_multiply_large_inner_size(student, rng):
+    """matrix_multiply: an inner size of 300 (sizes compared by value)"""
+    X, W = rng.normal(size=(2, 300)), rng.normal(size=(300, 3))
+    check_array(student.matrix_multiply(X, W), X @ W, "matrix_multiply(X (2, 300), W (300, 3))", rtol=1e-10,
+                atol=1e-12, hint="compare sizes with == / != (values), never with `is` / `is not` (object identity: "
+                                 "equal ints above 256 are different objects)")
 
 
 def test_dense_forward_random(student, rng):
@@ -54,7 +63,7 @@ def test_dense_forward_bias_per_column(student, rng):
                 hint="b[j] belongs to output unit j: add b to each row (b[None, :]), not to each column")
 
 
-@pytest.mark.parametrize("b_shape", [(3, 1), (5,)], ids=["column", "wrong-length"])
+@pytest.mark.parametrize("b_shape", [(3, 1), (5,), (1,)], ids=["column", "wrong-length", "length-1"])
 def test_dense_forward_rejects_bad_bias(student, rng, b_shape):
     """dense_forward: a bias of the wrong shape raises ValueError"""
     X, W = rng.normal(size=(3, 2)), rng.normal(size=(2, 3))

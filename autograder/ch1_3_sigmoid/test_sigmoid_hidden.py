@@ -50,9 +50,12 @@ def test_symmetry(student, rng):
 
 
 def test_float32_stays_float32(student, rng):
-    """sigmoid: float32 input keeps its dtype"""
+    """sigmoid: float32 input keeps its dtype, float16 becomes float64"""
     Z = rng.normal(size=(3, 4)).astype(np.float32)
     check_array(student.sigmoid(Z), true_sigmoid(Z), "sigmoid(Z float32)", rtol=1e-5, atol=1e-6, dtype=np.float32)
+    half = np.array([-2.0, 0.0, 1.5], dtype=np.float16)
+    check_array(student.sigmoid(half), true_sigmoid(half.astype(np.float64)), "sigmoid(Z float16)", rtol=1e-9,
+                dtype=np.float64, hint="only float32 keeps its dtype; anything else (float16 too) becomes float64")
 
 
 def test_scalar_input(student):

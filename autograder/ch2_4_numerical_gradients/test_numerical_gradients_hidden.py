@@ -116,10 +116,15 @@ def test_f_returning_an_array(student, rng):
 
 
 def test_rejects_integer_arrays(student):
-    """numerical_gradient: an integer array raises TypeError"""
+    """numerical_gradient: an integer or bool array, a list or a number raises TypeError"""
     expect_raises(TypeError, student.numerical_gradient, lambda v: float(np.sum(v ** 2)), np.array([1, 2, 3]),
                   call="numerical_gradient(f, np.array([1, 2, 3]))",
                   hint="x + h cannot be stored in an integer array: check x.dtype.kind == 'f' and raise TypeError")
+    for x, what in ((np.array([True, False]), "a bool array"), ([1.0, 2.0], "a list"), (1.5, "a Python float")):
+        expect_raises(TypeError, student.numerical_gradient, lambda v: float(np.sum(np.square(v))), x,
+                      call=f"numerical_gradient(f, {what} {x!r})",
+                      hint="only a numpy array of floats (x.dtype.kind == 'f') can be nudged in place: raise "
+                           "TypeError for anything else")
 
 
 @pytest.mark.points(2)
@@ -196,3 +201,6 @@ def test_relative_error_shape_mismatch(student):
                         hint="compare a.shape with b.shape and raise ValueError: broadcasting (3, 1) against (3,) "
                              "compares every entry with every other")
     assert "(3, 1)" in msg and "(3,)" in msg, f"the ValueError should name both shapes, got {msg!r}"
+    # (1,) against (3,): broadcasting would compare the one entry with all three, silently
+    expect_raises(ValueError, student.relative_error, np.ones(1), np.ones(3), call="relative_error(a (1,), b (3,))",
+                  hint="raise ValueError whenever a.shape != b.shape, also when one of them would broadcast")

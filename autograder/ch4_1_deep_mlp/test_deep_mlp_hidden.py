@@ -125,6 +125,22 @@ def test_init_errors(student, rng):
             f"init_deep(..., activation='swish'): the ValueError should name 'relu' and 'sigmoid', got {msg!r}")
     expect_raises(ValueError, student.init_deep, [5], rng, call="init_deep([5], rng)",
                   hint="a network needs at least an input size and an output size")
+    expect_raises(ValueError, student.init_deep, [4, 0, 2], rng, call="init_deep([4, 0, 2], rng)",
+                  hint="every size must be at least 1: raise ValueError when min(layer_sizes) < 1")
+
+
+def test_init_size_one_allowed(student, rng):
+    """init_deep: layers of a single unit (size 1) are allowed"""
+    sizes = [1, 3, 1, 2]
+    params = student.init_deep(sizes, rng, activation="relu")
+    require(isinstance(params, dict) and sorted(params) == ["W1", "W2", "W3", "b1", "b2", "b3"],
+            f"init_deep({sizes}, rng): expected the keys W1, W2, W3, b1, b2, b3, got "
+            f"{sorted(params) if isinstance(params, dict) else params!r}")
+    for l in range(1, 4):
+        require(np.shape(params[f"W{l}"]) == (sizes[l - 1], sizes[l]),
+                f"init_deep({sizes}, rng)['W{l}']: expected shape {(sizes[l - 1], sizes[l])}, got "
+                f"{np.shape(params[f'W{l}'])}\nHint: a size of 1 is a valid layer (one unit); only sizes below 1 "
+                "are an error")
 
 
 # ---------------------------------------------------------------- forward_deep
@@ -157,6 +173,16 @@ def test_forward_float32(student, rng, activation):
                 rtol=1e-4, atol=1e-6, dtype=np.float32)
 
 
+def test_forward_wide_input(student, rng):
+    """forward_deep: an MNIST-wide input (784 features) through a 2-layer net"""
+    params = {"W1": rng.normal(size=(784, 5)) * 0.05, "b1": rng.normal(size=5) * 0.1,
+              "W2": rng.normal(size=(5, 3)), "b2": rng.normal(size=3) * 0.1}
+    X = rng.normal(size=(4, 784))
+    probs, _ = student.forward_deep(X, params, activation="relu")
+    check_array(probs, mlp_forward(params, X, "relu")[0], "forward_deep(X (4, 784), params [784, 5, 3], 'relu')",
+                rtol=1e-9, atol=1e-12, hint="compare sizes with == / != (values), never with is / is not (identity)")
+
+
 def test_forward_shape_mismatch(student, rng):
     """forward_deep: X with the wrong number of features raises ValueError naming both shapes"""
     sizes, params, X, _ = random_problem(rng, 3, "sigmoid")
@@ -167,6 +193,28 @@ def test_forward_shape_mismatch(student, rng):
     require(str(bad.shape) in msg and str(params["W1"].shape) in msg,
             f"forward_deep with X {bad.shape} and W1 {params['W1'].shape}: the ValueError should name both shapes, "
             f"got {msg!r}")
+    n0 = sizes[0]
+    for bad in (rng.normal(size=(X.shape[0], n0 - 1)), rng.normal(size=n0), rng.normal(size=(2, n0, n0))):
+        msg = expect_raises(ValueError, student.forward_deep, bad, params, activation="sigmoid",
+                            call=f"forward_deep(X of shape {bad.shape}, params with W1 {params['W1'].shape})",
+                            hint="X must be 2-D, (m, n_0): check X.ndim == 2 and X.shape[1] == W1.shape[0] and raise "
+                                 "ValueError naming both shapes")
+        require(str(bad.shape) in msg and str(params["W1"].shape) in msg,
+                f"forward_deep with X {bad.shape} and W1 {params['W1'].shape}: the ValueError should name both "
+                f"shapes, got {msg!r}")
+
+
+def test_forward_no_W1(student, rng):
+    """forward_deep and gradient_norms: a dict without "W1" raises ValueError"""
+    _, params, X, _ = random_problem(rng, 2, "relu")
+    shifted = {"W2": params["W1"], "b2": params["b1"], "W3": params["W2"], "b3": params["b2"]}
+    expect_raises(ValueError, student.forward_deep, X, shifted, activation="relu",
+                  call="forward_deep(X, params with keys W2, b2, W3, b3 but no W1)",
+                  hint="count the layers from W1 up (W1, W2, ... while present); no 'W1' means no layer: raise "
+                       "ValueError")
+    expect_raises(ValueError, student.gradient_norms, {"W2": np.ones((2, 2)), "b2": np.ones(2)},
+                  call="gradient_norms({'W2': ..., 'b2': ...}) (no 'W1')",
+                  hint="count the layers from W1 up; no 'W1' in grads: raise ValueError")
 
 
 def test_forward_unknown_activation(student, rng):
@@ -238,6 +286,15 @@ def test_backward_errors(student, rng):
                         hint=f"y must be ({X.shape[0]},) labels or ({X.shape[0]}, {sizes[-1]}) one-hot rows")
     require(str(bad.shape) in msg, f"backward_deep with y of shape {bad.shape}: the ValueError should name y's "
                                    f"shape, got {msg!r}")
+    m, K = X.shape[0], sizes[-1]
+    for shape in ((m - 1,), (m, K + 1), (m + 1, K), (m, K - 1)):
+        bad = np.zeros(shape, dtype=np.int64)
+        msg = expect_raises(ValueError, student.backward_deep, params, cache, bad, activation="relu",
+                            call=f"backward_deep(params, cache of {m} samples and {K} classes, y of shape {shape})",
+                            hint=f"y must be exactly ({m},) labels or exactly ({m}, {K}) one-hot rows (compare "
+                                 "y.shape with == ); anything else: raise ValueError naming y's shape")
+        require(str(bad.shape) in msg, f"backward_deep with y of shape {bad.shape}: the ValueError should name y's "
+                                       f"shape, got {msg!r}")
 
 
 # ---------------------------------------------------------------- gradient_norms

@@ -149,6 +149,21 @@ def test_float32_kept(student, rng):
                 describe(X, W, 1, 1) + " in float32", rtol=1e-4, atol=1e-5, dtype=np.float32)
 
 
+def test_mixed_dtypes_give_float64(student, rng):
+    """conv2d: float32 output only when X AND W are float32 (a float16 or float64 one gives float64)"""
+    X, W, b = random_case(rng, C=2, F=3, K=(3, 3), padding=1)
+    expected = loop_conv(X, W, b, 1, 1)
+    for xt, wt in ((np.float32, np.float64), (np.float64, np.float32), (np.float16, np.float32),
+                   (np.float32, np.float16)):
+        Xc, Wc = X.astype(xt), W.astype(wt)
+        out, _ = student.conv2d(Xc, Wc, b, padding=1)
+        check_array(out, loop_conv(Xc.astype(np.float64), Wc.astype(np.float64), b, 1, 1),
+                    describe(Xc, Wc, 1, 1) + f" with X {np.dtype(xt).name}, W {np.dtype(wt).name}", rtol=1e-9,
+                    atol=1e-9 * float(np.abs(expected).max()), dtype=np.float64,
+                    hint="float32 only when both X.dtype and W.dtype are float32 (compare with ==); any other "
+                         "mix computes in float64")
+
+
 def test_inputs_not_modified(student, rng):
     """conv2d: X, W and b are left unchanged"""
     X, W, b = random_case(rng, stride=2, padding=1)
@@ -161,25 +176,81 @@ def test_inputs_not_modified(student, rng):
                 hint=SIZE_HINT)
 
 
-@pytest.mark.parametrize("case", ["channels", "kernel-too-large", "bias-shape", "X-not-4d"])
+@pytest.mark.parametrize("case", ["channels", "channels-fewer", "kernel-too-large", "bias-shape", "bias-longer",
+                                  "X-not-4d", "X-5d", "W-3d", "W-5d"])
 def test_rejects_bad_input(student, case):
     """conv2d: inconsistent shapes raise ValueError naming them"""
     X, W, b, padding = np.ones((2, 3, 5, 5)), np.ones((4, 3, 3, 3)), np.zeros(4), 0
     if case == "channels":
         W = np.ones((4, 2, 3, 3))
+    elif case == "channels-fewer":
+        W = np.ones((4, 5, 3, 3))
     elif case == "kernel-too-large":
         W, padding = np.ones((4, 3, 8, 3)), 1
     elif case == "bias-shape":
         b = np.zeros(3)
+    elif case == "bias-longer":
+        b = np.zeros(5)
+    elif case == "X-5d":
+        X = np.ones((2, 3, 5, 5, 1))
+    elif case == "W-3d":
+        W = np.ones((4, 3, 3))
+    elif case == "W-5d":
+        W = np.ones((4, 3, 3, 3, 1))
     else:
         X = np.ones((3, 5, 5))
     call = f"conv2d(X {X.shape}, W {W.shape}, b {b.shape}, padding={padding})"
     msg = expect_raises(ValueError, student.conv2d, X, W, b, padding=padding, call=call,
                         hint="check X.ndim == 4, X.shape[1] == W.shape[1], b.shape == (F,), and that the kernel "
                              "fits the padded image; raise ValueError naming the shapes")
-    named = {"channels": [X.shape, W.shape], "kernel-too-large": [W.shape], "bias-shape": [b.shape],
-             "X-not-4d": [X.shape]}[case]
+    named = {"channels": [X.shape, W.shape], "channels-fewer": [X.shape, W.shape], "kernel-too-large": [W.shape],
+             "bias-shape": [b.shape], "bias-longer": [b.shape], "X-not-4d": [X.shape], "X-5d": [X.shape],
+             "W-3d": [W.shape], "W-5d": [W.shape]}[case]
     assert all(str(s) in msg for s in named), f"{call}: the ValueError should name {named}, got {msg!r}"
+
+
+def test_many_channels(student, rng):
+    """conv2d: 300 input channels (channel counts compared by value)"""
+    X, W, b = rng.normal(size=(1, 300, 3, 3)), rng.normal(size=(2, 300, 2, 2)), rng.normal(size=2)
+    out, _ = student.conv2d(X, W, b)
+    check_array(out, loop_conv(X, W, b, 1, 0), describe(X, W, 1, 0), rtol=1e-9, atol=1e-9,
+                hint="compare sizes with == / != (values), never with `is` / `is not` (object identity: equal ints "
+                     "above 256 are different objects)")
+
+
+def test_backward_large_batch(student, rng):
+    """conv2d_backward: a batch of 20 images of 16 channels, 28x28 (code that works in blocks of images)"""
+    X, W = rng.normal(size=(20, 16, 28, 28)), rng.normal(size=(2, 16, 3, 3))
+    b = rng.normal(size=2)
+    out, cache = student.conv2d(X, W, b, stride=1, padding=1)
+    G = rng.normal(size=np.shape(out))
+    got = student.conv2d_backward(G, cache)
+    require(isinstance(got, (tuple, list)) and len(got) == 3,
+            f"conv2d_backward(G, cache): expected the three gradients (dX, dW, db), got {type(got).__name__}")
+    for name, g, e, hint in zip(("dX", "dW", "db"), got, tap_conv_backward(G, X, W, 1, 1),
+                                (DX_HINT, DW_HINT, DB_HINT)):
+        check_array(g, e, f"conv2d_backward(G, cache) after {describe(X, W, 1, 1)}: {name}", rtol=1e-9,
+                    atol=1e-9, hint=hint + "; every image of the batch gets its own gradient (check the "
+                                           "indices of a loop over blocks of images)")
+
+
+@pytest.mark.parametrize("stride, padding", [(0, 0), (1.5, 0), (-1, 1), (1, -1), (1, 0.5), (2, 1.5)],
+                         ids=["stride0", "stride1.5", "stride-1", "padding-1", "padding0.5", "padding1.5"])
+def test_rejects_bad_stride_or_padding(student, stride, padding):
+    """conv2d: a stride below 1, a negative padding or a fractional one raise ValueError"""
+    X, W, b = np.ones((1, 1, 6, 6)), np.ones((1, 1, 3, 3)), np.zeros(1)
+    expect_raises(ValueError, student.conv2d, X, W, b, stride=stride, padding=padding,
+                  call=f"conv2d(X (1, 1, 6, 6), W (1, 1, 3, 3), b, stride={stride!r}, padding={padding!r})",
+                  hint="stride must be an int >= 1 and padding an int >= 0: check int(v) == v and the bound, and "
+                       "raise ValueError before any arithmetic")
+
+
+def test_numpy_integer_stride_and_padding(student, rng):
+    """conv2d: a stride and padding given as NumPy integers work like Python ints"""
+    X, W, b = random_case(rng, C=2, F=2, K=(3, 3), padding=1)
+    out, _ = student.conv2d(X, W, b, stride=np.int64(2), padding=np.int64(1))
+    check_array(out, loop_conv(X, W, b, 2, 1), describe(X, W, 2, 1) + " with np.int64 stride and padding",
+                rtol=1e-9, atol=1e-12, hint="compare numbers with == / != (values), never with `is` / `is not`")
 
 
 # ---------------------------------------------------------------- backward
@@ -220,6 +291,34 @@ def test_backward_random(student, rng, stride, padding):
     call = f"conv2d_backward(G, cache) after {describe(X, W, stride, padding)}"
     for name, g, e, hint in zip(("dX", "dW", "db"), got, expected, (DX_HINT, DW_HINT, DB_HINT)):
         check_array(g, e, f"{call}: {name}", rtol=1e-9, atol=1e-11, hint=hint)
+
+
+# (N, H, W, KH, KW, padding) for each stride: paddings 0-3, square and non-square kernels, kernels smaller than
+# the stride (pixels no window reads), and rows / columns left over by the floor at the bottom / right.
+GRID = {s: [(1 + (k + s) % 3, max(KH - 2 * (k % 4), 1) + (3 * k + s) % 5, max(KW - 2 * (k % 4), 1) + (2 * k + s + 1) % 6,
+             KH, KW, k % 4) for k, (KH, KW) in enumerate([(1, 1), (2, 3), (3, 2), (1, 4), (4, 1), (3, 3), (2, 2), (4, 3)])]
+        for s in (1, 2, 3, 4)}
+
+
+@pytest.mark.points(2)
+@pytest.mark.parametrize("stride", [1, 2, 3, 4], ids=["stride1", "stride2", "stride3", "stride4"])
+def test_forward_and_backward_grid(student, rng, stride):
+    """conv2d and conv2d_backward: paddings 0-3, kernels 1x1 to 4x3, 1-3 images, leftover rows and columns"""
+    for N, H, Wd, KH, KW, padding in GRID[stride]:
+        C, F = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        X, W, b = rng.normal(size=(N, C, H, Wd)), rng.normal(size=(F, C, KH, KW)), rng.normal(size=F)
+        where = describe(X, W, stride, padding)
+        out, cache = student.conv2d(X, W, b, stride=stride, padding=padding)
+        check_array(out, tap_conv(X, W, b, stride, padding), where, rtol=1e-9, atol=1e-12,
+                    hint=f"{SIZE_HINT}; {FORMULA}")
+        G = rng.normal(size=np.shape(out))
+        got = student.conv2d_backward(G, cache)
+        require(isinstance(got, (tuple, list)) and len(got) == 3,
+                f"conv2d_backward(G, cache) after {where}: expected the three gradients (dX, dW, db), got "
+                f"{type(got).__name__}")
+        for name, g, e, hint in zip(("dX", "dW", "db"), got, tap_conv_backward(G, X, W, stride, padding),
+                                    (DX_HINT, DW_HINT, DB_HINT)):
+            check_array(g, e, f"conv2d_backward(G, cache) after {where}: {name}", rtol=1e-9, atol=1e-11, hint=hint)
 
 
 def test_backward_db_sums_batch_and_positions(student, rng):
@@ -287,6 +386,9 @@ def test_backward_rejects_wrong_dout(student, rng):
                         call="conv2d_backward(dout (2, 2, 5, 5), cache of an output (2, 2, 3, 3))",
                         hint="compare dout.shape with the forward output's shape (keep it in the cache)")
     assert "(2, 2, 5, 5)" in msg, f"the ValueError should name dout's shape (2, 2, 5, 5), got {msg!r}"
+    expect_raises(ValueError, student.conv2d_backward, np.ones((2, 2, 2, 3)), cache,
+                  call="conv2d_backward(dout (2, 2, 2, 3), cache of an output (2, 2, 3, 3))",
+                  hint="raise ValueError whenever dout.shape != the forward output's shape, a smaller one too")
 
 
 # ---------------------------------------------------------------- speed

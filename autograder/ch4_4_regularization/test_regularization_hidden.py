@@ -199,6 +199,22 @@ def test_dropout_float32_and_input_unchanged(student, rng):
                 hint="return a new array (A * mask); A *= mask changes the caller's activations")
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.int8], ids=["float16", "int8"])
+def test_dropout_other_dtypes_become_float64(student, rng, dtype):
+    """dropout: activations of any dtype but float32 (float16, integers) give float64 out and mask"""
+    A = rng.integers(1, 9, size=(6, 8)).astype(dtype)
+    for training in (True, False):
+        out, mask = student.dropout(A, 0.5, rng, training=training)
+        call = f"dropout(A {np.dtype(dtype).name} (6, 8), p=0.5, rng, training={training})"
+        for name, value in (("out", out), ("mask", mask)):
+            require(isinstance(value, np.ndarray) and value.dtype == np.float64,
+                    f"{call}: {name} has dtype {getattr(value, 'dtype', type(value).__name__)}, expected float64\n"
+                    "Hint: only float32 is kept; anything else (float16, integers) becomes float64: "
+                    "dtype = np.float32 if A.dtype == np.float32 else np.float64")
+        check_array(out, A.astype(np.float64) * np.asarray(mask), f"{call}: out against A * mask", rtol=1e-12,
+                    hint="out = A * mask")
+
+
 def test_dropout_p_zero(student, rng):
     """dropout: p = 0 keeps every unit unchanged"""
     A = rng.normal(size=(5, 6))
@@ -241,3 +257,12 @@ def test_backward_shape_mismatch(student, rng):
                              "could silently give a wrong result)")
     require("(4, 5)" in msg and "(5, 4)" in msg,
             f"dropout_backward(dout (4, 5), mask (5, 4)): the ValueError should name both shapes, got {msg!r}")
+
+
+def test_backward_shape_mismatch_that_broadcasts(student, rng):
+    """dropout_backward: dout and mask of different shapes that would broadcast still raise ValueError"""
+    for dshape, mshape in (((4, 5), (1, 5)), ((4, 5), (4, 1)), ((5,), (4, 5))):
+        dout, mask = rng.normal(size=dshape), np.ones(mshape)
+        expect_raises(ValueError, student.dropout_backward, dout, mask,
+                      call=f"dropout_backward(dout {dshape}, mask {mshape})",
+                      hint="compare the two shapes for equality (dout.shape != mask.shape) and raise ValueError")

@@ -24,7 +24,7 @@ def table(results: list[ChapterResult], seconds: float) -> str:
         lines.append(f"{name:<26}{f'{r.killed}/{r.total}':>12}{len(r.equivalent):>7}{r.incompetent:>8}"
                      f"{r.timeouts:>9}{len(r.survived):>10}{_pct(r.score):>8}{r.seconds:>8.0f}s")
         if r.total < r.available:
-            lines.append(f"    sample of {r.total} of the {r.available} mutants (--max)")
+            lines.append(f"    {r.total} of the {r.available} mutants graded (--max or --survivors): not a full run")
         if r.errors:
             lines.append(f"    ! {len(r.errors)} not graded: {r.errors[0].outcome.killed_by[:100]}")
     lines.append("-" * WIDTH)

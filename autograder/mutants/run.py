@@ -186,11 +186,14 @@ def _result(future: Future) -> Outcome:
 
 
 def run(kit: Kit, chapters: list[Chapter], *, limit: int | None = None, jobs: int | None = None, seed: int = 0,
-        budget: float | None = None, progress: bool = True) -> list[ChapterResult]:
+        budget: float | None = None, progress: bool = True,
+        only: dict[str, set[str]] | None = None) -> list[ChapterResult]:
     """Mutation-test ``chapters``; one :class:`ChapterResult` each, in their order.
 
     ``limit``: at most this many mutants per chapter (a seeded sample); ``budget``: the time budget per mutant
-    (default: :data:`BUDGET_FACTOR` times the reference's grading time, at least :data:`MIN_BUDGET` s).
+    (default: :data:`BUDGET_FACTOR` times the reference's grading time, at least :data:`MIN_BUDGET` s);
+    ``only``: per chapter number, the identifiers of the mutants to grade (the survivors of an earlier run),
+    the others are left out.
     """
     from tqdm import tqdm
 
@@ -206,7 +209,10 @@ def run(kit: Kit, chapters: list[Chapter], *, limit: int | None = None, jobs: in
         result.available, result.outside_regions, result.skipped = (len(found.mutants), found.outside_regions,
                                                                     found.skipped)
         result.warnings += found.warnings
-        prepared.append((result, found, found.sample(limit, seed)))
+        sample = found.sample(limit, seed)
+        if only is not None:
+            sample = [m for m in sample if m.ident in only.get(chapter.number, ())]
+        prepared.append((result, found, sample))
     total = sum(len(sample) for _, _, sample in prepared)
     bar = tqdm(total=total, unit="mutant", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     try:
@@ -220,6 +226,14 @@ def run(kit: Kit, chapters: list[Chapter], *, limit: int | None = None, jobs: in
     finally:
         bar.close()
     return [result for result, _, _ in prepared]
+
+
+def survivors_of(report: dict) -> dict[str, set[str]]:
+    """The identifiers of the surviving (not equivalent) mutants per chapter in a report :func:`.report.to_json`
+    wrote: what a re-run after strengthening a suite needs to grade again."""
+    return {number: {m["id"] for m in chapter.get("mutants", []) if m["status"] == "survived"
+                     and "equivalent_reason" not in m}
+            for number, chapter in report.get("chapters", {}).items()}
 
 
 def _run_chapter(kit: Kit, result: ChapterResult, found: ChapterMutants, sample: list[Mutant], pool: _Pool, bar,

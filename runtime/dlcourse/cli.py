@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 COMMAND_GROUP = "dlcourse.commands"
-INSTRUCTOR_COMMANDS = {"build", "grade", "gradebook", "release", "gradescope", "bench"}
+INSTRUCTOR_COMMANDS = {"build", "grade", "gradebook", "release", "gradescope", "bench", "mutants"}
 
 
 def error(msg: str) -> int:

