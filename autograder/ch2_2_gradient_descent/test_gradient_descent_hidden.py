@@ -176,18 +176,49 @@ def test_several_outputs(student, rng):
     check_array(b, b_ref, "b (2,) after 5 iterations on y (30, 2)", rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", ["X-W", "y-rows", "b"])
+@pytest.mark.parametrize("case", ["X-W", "X-wider", "X-1d", "X-3d", "W-1d", "W-3d", "y-rows", "y-more-rows", "y-3d",
+                                  "b", "b-scalar"])
 def test_shape_mismatch(student, rng, case):
     """gradient_descent: inconsistent shapes raise ValueError"""
     X, y, W, b = rng.normal(size=(10, 3)), rng.normal(size=(10, 1)), np.zeros((3, 1)), np.zeros(1)
     if case == "X-W":
         W = np.zeros((4, 1))
+    elif case == "X-wider":
+        X = rng.normal(size=(10, 4))
+    elif case == "X-1d":
+        X = rng.normal(size=3)
+    elif case == "X-3d":
+        X = rng.normal(size=(10, 3, 3))
+    elif case == "W-1d":
+        W = np.zeros(3)
+    elif case == "W-3d":
+        W = np.zeros((3, 1, 1))
     elif case == "y-rows":
         y = rng.normal(size=(9, 1))
-    else:
+    elif case == "y-more-rows":
+        y = rng.normal(size=(11, 1))
+    elif case == "y-3d":
+        y = rng.normal(size=(10, 1, 1))
+    elif case == "b":
         b = np.zeros(2)
-    bad = {"X-W": W, "y-rows": y, "b": b}[case]
+    else:
+        b = np.zeros(())
+    named = {"X-W": W, "X-wider": W, "X-1d": X, "X-3d": X, "W-1d": W, "W-3d": W, "y-rows": y, "y-more-rows": y,
+             "y-3d": y, "b": b, "b-scalar": b}[case]
     msg = expect_raises(ValueError, student.gradient_descent, X, y, W, b, lr=0.1, num_iterations=1,
                         call=f"gradient_descent(X {X.shape}, y {y.shape}, W {W.shape}, b {b.shape})",
-                        hint="check X (m, n), W (n, k), b (k,) and y (m, k) before training, and raise ValueError")
-    assert str(bad.shape) in msg, f"the ValueError should name the wrong shape {bad.shape}, got {msg!r}"
+                        hint="check X (m, n), W (n, k), b (k,) and y (m, k) before training (compare shapes with "
+                             "==, not < or >), and raise ValueError")
+    assert str(named.shape) in msg, f"the ValueError should name the wrong shape {named.shape}, got {msg!r}"
+
+
+def test_labels_as_a_vector_and_wide_input(student, rng):
+    """gradient_descent: y given as (m,) for one output works like (m, 1); 300 features (sizes compared by value)"""
+    X, y = rng.normal(size=(12, 300)), rng.normal(size=12)
+    W0, b0 = np.zeros((300, 1)), np.zeros(1)
+    W_col, b_col, losses_col = student.gradient_descent(X, y[:, None], W0, b0, lr=1e-3, num_iterations=3)
+    W_vec, b_vec, losses_vec = student.gradient_descent(X, y, W0, b0, lr=1e-3, num_iterations=3)
+    check_array(np.asarray(losses_vec), np.asarray(losses_col), "losses of gradient_descent(X (12, 300), y (12,), "
+                "W (300, 1), ...) vs y as a (12, 1) column", rtol=1e-9, atol=1e-12,
+                hint="reshape a (m,) y to (m, 1) when W has one column: (m,) - (m, 1) would broadcast to (m, m)")
+    check_array(W_vec, W_col, "W after gradient_descent with y (12,) vs y (12, 1)", rtol=1e-9, atol=1e-12)

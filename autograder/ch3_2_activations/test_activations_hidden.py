@@ -54,9 +54,12 @@ def test_relu_input_not_mutated(student, rng):
 
 
 def test_relu_float32(student, rng):
-    """relu: float32 input keeps its dtype"""
+    """relu: float32 input keeps its dtype, float16 becomes float64"""
     Z = rng.normal(size=(3, 4)).astype(np.float32)
     check_array(student.relu(Z), np.maximum(Z, 0), "relu(Z float32)", rtol=0, atol=0, dtype=np.float32)
+    half = np.array([[-1.5, 0.0, 2.0]], dtype=np.float16)
+    check_array(student.relu(half), np.maximum(half.astype(np.float64), 0), "relu(Z float16)", rtol=0, atol=0,
+                dtype=np.float64, hint="only float32 keeps its dtype; anything else (float16 too) becomes float64")
 
 
 def test_relu_derivative_random(student, rng):
@@ -79,10 +82,13 @@ def test_relu_derivative_matches_numerical(student, rng):
 
 
 def test_relu_derivative_float32(student, rng):
-    """relu_derivative: float32 input keeps its dtype"""
+    """relu_derivative: float32 input keeps its dtype, float16 becomes float64"""
     Z = rng.normal(size=(3, 4)).astype(np.float32)
     check_array(student.relu_derivative(Z), (Z > 0).astype(np.float32), "relu_derivative(Z float32)", rtol=0,
                 atol=0, dtype=np.float32)
+    half = np.array([[-1.5, 0.0, 2.0]], dtype=np.float16)
+    check_array(student.relu_derivative(half), np.array([[0.0, 0.0, 1.0]]), "relu_derivative(Z float16)", rtol=0,
+                atol=0, dtype=np.float64, hint="only float32 keeps its dtype; anything else (float16 too) becomes float64")
 
 
 # ---------------------------------------------------------------- softmax
@@ -126,9 +132,12 @@ def test_softmax_stable(student, rng):
 
 
 def test_softmax_float32(student, rng):
-    """softmax: float32 input keeps its dtype"""
+    """softmax: float32 input keeps its dtype, float16 becomes float64"""
     Z = rng.normal(size=(3, 4)).astype(np.float32)
     check_array(student.softmax(Z), true_softmax(Z), "softmax(Z float32)", rtol=1e-5, atol=1e-6, dtype=np.float32)
+    half = np.array([[-1.5, 0.0, 2.0]], dtype=np.float16)
+    check_array(student.softmax(half), true_softmax(half.astype(np.float64)), "softmax(Z float16)", rtol=1e-9,
+                atol=1e-12, dtype=np.float64, hint="only float32 keeps its dtype; anything else (float16 too) becomes float64")
 
 
 def test_softmax_input_not_mutated(student, rng):
@@ -190,7 +199,8 @@ def test_cross_entropy_clips_zero(student, rng, labels):
                  hint=hint)
 
 
-@pytest.mark.parametrize("y_shape", [(5,), (4, 2), (4, 1)], ids=["too-many-labels", "one-hot-wrong-K", "column"])
+@pytest.mark.parametrize("y_shape", [(5,), (3,), (4, 2), (4, 1)],
+                         ids=["too-many-labels", "too-few-labels", "one-hot-wrong-K", "column"])
 def test_cross_entropy_shape_mismatch(student, rng, y_shape):
     """cross_entropy: labels of the wrong shape raise ValueError naming both shapes"""
     A = random_probs(rng, 4, 3)
@@ -200,6 +210,17 @@ def test_cross_entropy_shape_mismatch(student, rng, y_shape):
                              "ValueError (a (4, 1) column of labels would broadcast into a wrong loss)")
     require(str(y_shape) in msg and "(4, 3)" in msg,
             f"cross_entropy(A (4, 3), y {y_shape}): the ValueError should name both shapes, got {msg!r}")
+
+
+@pytest.mark.parametrize("shape", [(4,), (2, 3, 4)], ids=["1d", "3d"])
+def test_softmax_and_cross_entropy_need_2d(student, rng, shape):
+    """softmax and cross_entropy: a 1-D or 3-D array raises ValueError"""
+    Z = rng.normal(size=shape)
+    expect_raises(ValueError, student.softmax, Z, call=f"softmax(Z {shape})",
+                  hint="softmax works on (m, K) rows: raise ValueError unless Z.ndim == 2")
+    A = np.full(shape, 0.25)
+    expect_raises(ValueError, student.cross_entropy, A, np.zeros(shape[0], dtype=np.int64),
+                  call=f"cross_entropy(A {shape}, y)", hint="raise ValueError unless A.ndim == 2 (m, K)")
 
 
 def test_cross_entropy_label_out_of_range(student, rng):

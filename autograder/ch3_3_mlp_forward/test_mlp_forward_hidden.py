@@ -208,6 +208,29 @@ def test_forward_float32(student, rng):
                 rtol=1e-4, atol=1e-5, dtype=np.float32)
 
 
+@pytest.mark.parametrize("case", ["no-W1", "X-wider", "X-1d", "X-3d"])
+def test_forward_rejects_bad_input(student, rng, case):
+    """forward_mlp: params without "W1", an X too wide, a 1-D or a 3-D X raise ValueError"""
+    params = reference_params(rng, [4, 3, 2])
+    X = {"no-W1": rng.normal(size=(5, 4)), "X-wider": rng.normal(size=(5, 6)), "X-1d": rng.normal(size=4),
+         "X-3d": rng.normal(size=(2, 5, 4))}[case]
+    if case == "no-W1":
+        params = {}
+    expect_raises(ValueError, student.forward_mlp, X, params,
+                  call=f"forward_mlp(X {X.shape}, params {'{}' if not params else 'with W1 (4, 3)'})",
+                  hint="raise ValueError when params has no 'W1', and unless X.ndim == 2 and X.shape[1] == "
+                       "W1.shape[0] (compare with ==, not < or >)")
+
+
+def test_forward_wide_input(student, rng):
+    """forward_mlp: an MNIST-wide input (784 features; sizes compared by value)"""
+    params = reference_params(rng, [784, 3, 2])
+    X = rng.normal(size=(3, 784))
+    probs, _ = student.forward_mlp(X, params)
+    check_array(probs, mlp_forward(params, X)[0], "forward_mlp(X (3, 784), params of a [784, 3, 2] net): probs",
+                rtol=1e-9, atol=1e-12, hint="compare sizes with == / != (values), never with `is` / `is not`")
+
+
 def test_forward_shape_mismatch(student, rng):
     """forward_mlp: X of the wrong width raises ValueError naming both shapes"""
     params = reference_params(rng, [4, 3, 2])

@@ -12,6 +12,7 @@ import pytest
 
 from autograder.oracle import cross_entropy
 from autograder.problems import toy_digits
+from autograder.reference import reference
 from dlcourse.testing import check_array, check_scalar, expect_raises, no_warnings, require
 
 
@@ -245,6 +246,17 @@ def test_clip_input_untouched_and_float32(student, rng):
                     rtol=1e-5, atol=1e-7, dtype=np.float32)
 
 
+def test_clip_integer_gradients(student):
+    """clip_gradients: integer gradient arrays are clipped too (into floats)"""
+    clipped, norm = student.clip_gradients({"W": np.array([3, 0]), "b": np.array([4])}, 1.0)
+    check_scalar(norm, 5.0, "clip_gradients({W: int [3, 0], b: int [4]}, max_norm=1): total_norm")
+    for key, want in (("W", [0.6, 0.0]), ("b", [0.8])):
+        check_array(np.asarray(clipped[key], dtype=np.float64), want,
+                    f"clip_gradients({{W: int [3, 0], b: int [4]}}, max_norm=1): clipped[{key!r}]", rtol=1e-7,
+                    hint="an integer array times the factor 0.2 must give floats: g * factor (casting the factor to "
+                         "the integer dtype first, g.dtype.type(0.2), gives 0)")
+
+
 def test_clip_bad_max_norm(student):
     """clip_gradients: a max_norm that is not positive raises ValueError"""
     for bad in (0.0, -1.0):
@@ -429,7 +441,51 @@ def test_random_shift_reproducible_dtype_and_input(student, rng):
                 hint="with max_shift = 0 every offset is 0: the images come back unchanged")
 
 
+def test_random_shift_draws(student, rng):
+    """random_shift: the offsets are drawn as documented (all dy, then all dx), so a seed gives the reference's shifts"""
+    X = rng.uniform(0.1, 1.0, size=(12, 2, 7, 6))
+    s = int(rng.integers(1, 4))
+    seed = int(rng.integers(2 ** 31))
+    got = student.random_shift(X, np.random.default_rng(seed), s)
+    want = reference("ch4_5_optimization").random_shift(X, np.random.default_rng(seed), s)
+    draws = np.random.default_rng(seed)
+    dy, dx = draws.integers(-s, s + 1, size=12), draws.integers(-s, s + 1, size=12)
+    found = offsets_of(X, np.asarray(got, dtype=np.float64), s) if np.shape(got) == X.shape else None
+    check_array(got, want, f"random_shift(X (12, 2, 7, 6), np.random.default_rng({seed}), max_shift={s})", rtol=0,
+                atol=0, hint=f"the offsets (dy, dx) should be {list(zip(dy.tolist(), dx.tolist()))}, yours are "
+                             f"{found} (None: not a shifted image). Draw dy = rng.integers(-s, s + 1, size=N) for all "
+                             "images first, then dx the same way, and move the content DOWN by dy and RIGHT by dx")
+
+
 # ---------------------------------------------------------------- capstone_forward / capstone_backward
+
+CAPSTONE_SHAPES = {"W1": (8, 1, 3, 3), "b1": (8,), "W2": (16, 8, 3, 3), "b2": (16,), "W3": (784, 10), "b3": (10,)}
+
+
+def test_init_capstone(student, rng):
+    """init_capstone: the documented shapes, float32, He scales drawn in the documented order, zero biases"""
+    seed = int(rng.integers(2 ** 31))
+    params = student.init_capstone(np.random.default_rng(seed))
+    require(isinstance(params, dict) and sorted(params) == sorted(CAPSTONE_SHAPES),
+            f"init_capstone(rng): expected a dict with the keys {sorted(CAPSTONE_SHAPES)}, got "
+            f"{sorted(params) if isinstance(params, dict) else type(params).__name__}")
+    for key, shape in CAPSTONE_SHAPES.items():
+        require(np.shape(params[key]) == shape,
+                f"init_capstone(rng): params[{key!r}] has shape {np.shape(params[key])}, expected {shape}\nHint: "
+                "conv kernels are (filters, channels, 3, 3): 8 filters on 1 channel, then 16 on 8; the dense layer "
+                "takes the 16 * 7 * 7 = 784 pooled values to 10 classes")
+    draws = np.random.default_rng(seed)
+    for key, n_in, gain in (("W1", 9, 2.0), ("W2", 72, 2.0), ("W3", 784, 1.0)):
+        want = (draws.standard_normal(CAPSTONE_SHAPES[key]) * np.sqrt(gain / n_in)).astype(np.float32)
+        check_array(params[key], want, f"init_capstone(np.random.default_rng({seed})): params[{key!r}]", rtol=1e-6,
+                    atol=1e-8, dtype=np.float32,
+                    hint=f"{key} = rng.standard_normal(shape) * sqrt({gain:g} / {n_in}) as float32, drawn in the order "
+                         "W1, W2, W3 (n_in is the number of inputs of one unit; gain 1 for the output layer)")
+    for key in ("b1", "b2", "b3"):
+        check_array(params[key], np.zeros(CAPSTONE_SHAPES[key]), f"init_capstone(rng): params[{key!r}]", atol=0,
+                    dtype=np.float32, hint="the biases start at zero (float32)")
+
+
 
 GRAD_TOL = 1e-5
 
@@ -498,6 +554,72 @@ MNIST_RUNS = {"subset5k": {"threshold": 0.92, "overrun": 2.5}, "full": {"thresho
 OVERRUN = 2.5  # the same for the short runs of test_capstone_time_budget (5,000 images at most)
 
 
+DRAWS_HINT = ("the random draws come in a fixed order: the split (order = rng.permutation(m), its first max(1, m // 10) "
+              "images for validation) unless X_val is given, then init_capstone(rng), then every epoch "
+              "rng.permutation(m_train), cut into consecutive mini-batches of 64, each shifted by "
+              "random_shift(Xb, rng, 2)")
+UPDATE_HINT = ("the update of every mini-batch: capstone_backward + the gradient of l2_regularization(params, 5e-4), "
+               "clip_gradients(..., 5), then momentum_update(param, grad, velocity, lr, 0.9) with lr = 0.025 * "
+               "(1 + cos(pi * f)), f = steps done BEFORE the mini-batch / (max_epochs * ceil(m_train / 64)), counted "
+               "over the whole run (0.05 for the first mini-batch)")
+EPOCH_HINTS = {
+    "train_loss": "train_loss is the cross-entropy of each mini-batch's probabilities BEFORE its update, averaged over "
+                  "the epoch's images. If that is right: " + DRAWS_HINT + "; and " + UPDATE_HINT,
+    "train_accuracy": "train_accuracy is the fraction of the epoch's (shifted) training images whose argmax of the "
+                      "probabilities BEFORE the mini-batch's update is the label",
+    "val_loss": "val_loss is cross_entropy(capstone_forward(params, X_val)[0], y_val) with the parameters at the END of "
+                "the epoch (on X_val, y_val when given, else on the split-off 10%). If that is right: " + UPDATE_HINT,
+    "val_accuracy": "val_accuracy is the fraction of the validation images whose argmax is the label (a float)",
+}
+
+
+def run_both(student, args, kwargs, train_seed):
+    """The student's and the reference's train_capstone on the same inputs, each with np.random.default_rng(seed)."""
+    got = student.train_capstone(*args, np.random.default_rng(train_seed), **kwargs, _time_limit=60)
+    want = reference("ch4_5_optimization").train_capstone(*args, np.random.default_rng(train_seed), **kwargs)
+    return got, want
+
+
+def check_same_training(got, want, where, m_train, m_val):
+    """The student's train_capstone run against the reference's with the same seed: every history entry epoch by
+    epoch (the first difference is reported, with the part of the recipe it points to), the number of epochs, the
+    stop reason, the best epoch and the returned parameters."""
+    params, history = got
+    ref_params, ref_history = want
+    require(isinstance(history, dict) and isinstance(params, dict),
+            f"{where}: expected (params, history), two dicts, got {type(params).__name__}, {type(history).__name__}")
+    n = len(ref_history["val_loss"])
+    lists = {key: list(history.get(key, [])) for key in EPOCH_HINTS}
+    tolerances = {"train_loss": (1e-3, 1e-5), "train_accuracy": (0.0, 1.01 / m_train),
+                  "val_loss": (1e-3, 1e-5), "val_accuracy": (0.0, 1.01 / m_val)}
+    for e in range(min(n, *(len(v) for v in lists.values()))):
+        for key, hint in EPOCH_HINTS.items():
+            if e > 0 and key.startswith("train"):
+                hint = ("epoch 0 agreed: check what goes on from epoch to epoch: a new rng.permutation(m_train) every "
+                        "epoch, the velocity kept, f counted over all max_epochs * ceil(m_train / 64) steps (not "
+                        "restarted every epoch). " + hint)
+            rtol, atol = tolerances[key]
+            check_scalar(lists[key][e], ref_history[key][e], f"{where}: history[{key!r}][{e}] (epoch {e})",
+                         rtol=rtol, atol=atol, hint=hint)
+    stop_hint = ("stop after max_epochs epochs, or when early_stopping(watched, patience=5) says so, where watched are "
+                 "the validation losses of the epochs whose last mini-batch had lr <= 0.05 / 5")
+    for key in EPOCH_HINTS:
+        require(len(lists[key]) == n, f"{where}: history[{key!r}] has {len(lists[key])} values, expected one per "
+                                      f"epoch: {n} (the reference stopped with {ref_history['stop_reason']!r})"
+                                      f"\nHint: {stop_hint}")
+    require(history.get("stop_reason") == ref_history["stop_reason"],
+            f"{where}: history['stop_reason'] = {history.get('stop_reason')!r}, expected "
+            f"{ref_history['stop_reason']!r}\nHint: {stop_hint}")
+    require(history.get("best_epoch") == ref_history["best_epoch"],
+            f"{where}: history['best_epoch'] = {history.get('best_epoch')!r}, expected {ref_history['best_epoch']} "
+            f"(validation losses {np.round(ref_history['val_loss'], 4).tolist()})\nHint: until an epoch ends with lr "
+            "<= 0.05 / 5 the latest epoch is the best; from then on only those (watched) epochs count, and the one "
+            "with the lowest validation loss wins (a tie keeps the earlier one)")
+    for key in ref_params:
+        check_array(params.get(key), ref_params[key], f"{where}: the returned params[{key!r}]", rtol=2e-3, atol=2e-5,
+                    hint="return a copy of the parameters taken at the end of the best epoch (history['best_epoch'])")
+
+
 def check_predictions(pred, m, where):
     require(isinstance(pred, np.ndarray) and pred.shape == (m,) and pred.dtype.kind in "iu",
             f"{where}: expected integer labels of shape ({m},), got {type(pred).__name__} "
@@ -564,6 +686,10 @@ def test_capstone_reproducible(student, seed):
                     rtol=1e-5, atol=1e-7, hint=hint)
     require(any(not np.allclose(runs[2][0][k], runs[0][0][k]) for k in runs[0][0]),
             f"train_capstone with two different rng seeds returned the same parameters\nHint: {hint}")
+    want = reference("ch4_5_optimization").train_capstone(X, y, np.random.default_rng([seed, 1]), time_budget=120.0,
+                                                          max_epochs=1)
+    check_same_training(runs[0], want, f"train_capstone(X (640, 784), y, np.random.default_rng([{seed}, 1]), "
+                                       "max_epochs=1) (64 images split off), against the reference", 576, 64)
     check_array(X, X_before, "X after train_capstone(X, y, ...)", rtol=0, atol=0,
                 hint="shift copies of the images (random_shift returns a new array); never modify the caller's X")
     check_array(y, y_before, "y after train_capstone(X, y, ...)", rtol=0, atol=0)
@@ -574,9 +700,11 @@ def test_capstone_history_and_validation(student, rng):
     """train_capstone: max_epochs respected, history per epoch, validation accuracy of the returned parameters"""
     X, y = toy_digits(rng, 512)
     X_val, y_val = toy_digits(rng, 200)
-    params, history = student.train_capstone(X, y, rng, time_budget=120.0, max_epochs=2, X_val=X_val, y_val=y_val,
-                                             _time_limit=60)
-    where = "train_capstone(X (512, 784), y, rng, max_epochs=2, X_val (200, 784), y_val)"
+    train_seed = int(rng.integers(2 ** 31))
+    (params, history), want = run_both(student, (X, y), dict(time_budget=120.0, max_epochs=2, X_val=X_val,
+                                                             y_val=y_val), train_seed)
+    where = (f"train_capstone(X (512, 784), y, np.random.default_rng({train_seed}), max_epochs=2, X_val (200, 784), "
+             "y_val)")
     require(isinstance(history, dict), f"{where}: history should be a dict of per-epoch lists, got "
                                        f"{type(history).__name__}")
     for key in ("train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds"):
@@ -594,6 +722,31 @@ def test_capstone_history_and_validation(student, rng):
                  rtol=1e-9, hint="evaluate on the X_val, y_val given (not on a split of X), and return the "
                                  "parameters of the best epoch (a copy taken then, not the arrays training goes on "
                                  "updating)")
+    check_same_training((params, history), want, f"{where}, against the reference with the same seed", 512, 200)
+
+
+def test_capstone_first_step(student, rng):
+    """train_capstone: one mini-batch (64 images, max_epochs=1) gives the reference's loss, update and history"""
+    X, y = toy_digits(rng, 64)
+    X_val, y_val = toy_digits(rng, 32)
+    train_seed = int(rng.integers(2 ** 31))
+    got, want = run_both(student, (X, y), dict(time_budget=120.0, max_epochs=1, X_val=X_val, y_val=y_val), train_seed)
+    check_same_training(got, want, f"train_capstone(X (64, 784), y, np.random.default_rng({train_seed}), max_epochs=1, "
+                                   "X_val (32, 784), y_val): a single mini-batch", 64, 32)
+
+
+def test_capstone_early_stopping(student, rng):
+    """train_capstone: early stopping and the best epoch on the watched epochs, as the reference"""
+    # 30 one-step epochs; a third of the validation labels are wrong, so the validation loss rises once the network
+    # has learned the training patterns: the watched epochs (from about epoch 22) never improve on the first of them.
+    X, y = toy_digits(rng, 64)
+    X_val, y_val = toy_digits(rng, 30)
+    y_val[:10] = (y_val[:10] + rng.integers(1, 10, size=10)) % 10
+    train_seed = int(rng.integers(2 ** 31))
+    got, want = run_both(student, (X, y), dict(time_budget=120.0, max_epochs=30, X_val=X_val, y_val=y_val),
+                         train_seed)
+    check_same_training(got, want, f"train_capstone(X (64, 784), y, np.random.default_rng({train_seed}), "
+                                   "max_epochs=30, X_val (30, 784), y_val with 10 wrong labels)", 64, 30)
 
 
 def test_capstone_input_formats(student, rng):

@@ -59,6 +59,17 @@ def _slip(actual, expected, slips: dict | None) -> str | None:
     return None
 
 
+def _dtype_hint(got, want, hint):
+    """The usual cause of a result of dtype ``got`` where ``want`` was expected; the caller's hint otherwise."""
+    got, want = np.dtype(got), np.dtype(want)
+    if want == np.float32 and got == np.float64:
+        return ("keep float32 input float32: a float64 array or constant mixed in (np.zeros(shape) without "
+                "dtype=, np.array([...]) of floats) promotes the result to float64")
+    if got.kind in "biu" and want.kind == "f":
+        return "compute in floating point: convert the input with .astype(np.float64) before dividing or scaling"
+    return hint or f"convert the result with .astype(np.{want})"
+
+
 def check_array(actual, expected, call: str, *, rtol: float = 1e-7, atol: float = 1e-9,
                 hint: str | None = None, dtype=None, slips: dict | None = None) -> np.ndarray:
     """Assert ``actual`` is an ndarray shaped like ``expected`` with close values; return it.
@@ -76,8 +87,7 @@ def check_array(actual, expected, call: str, *, rtol: float = 1e-7, atol: float 
     if actual.shape != expected.shape:
         _fail(call, f"expected shape {expected.shape}, got shape {actual.shape}", hint)
     if dtype is not None and actual.dtype != np.dtype(dtype):
-        _fail(call, f"expected dtype {np.dtype(dtype)}, got {actual.dtype}",
-              "keep the input's floating dtype (avoid mixing in float64 constants arrays)")
+        _fail(call, f"expected dtype {np.dtype(dtype)}, got {actual.dtype}", _dtype_hint(actual.dtype, dtype, hint))
     if actual.dtype.kind not in "biuf":
         _fail(call, f"expected numbers, got dtype {actual.dtype}", hint)
     atol = _floor(expected, atol)

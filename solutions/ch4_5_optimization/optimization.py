@@ -190,7 +190,8 @@ def random_shift(X, rng, max_shift=2):
     ``-max_shift .. max_shift`` and move the content down by ``dy`` and right by ``dx``:
     ``out[n, c, y, x] = X[n, c, y - dy, x - dx]``, 0 where ``(y - dy, x - dx)`` falls outside the image.
     All channels of an image move together. A digit moved by a pixel or two is still the same digit, so the
-    network sees new training images every epoch.
+    network sees new training images every epoch. The draws, in this order: ``dy = rng.integers(-max_shift,
+    max_shift + 1, size=N)``, then ``dx`` the same way (none when ``max_shift`` is 0).
 
     Args:
         X: images of shape ``(N, C, H, W)``. Not modified.
@@ -350,14 +351,18 @@ def _as_images(X, where):
 def train_capstone(X, y, rng, *, time_budget=60.0, max_epochs=None, X_val=None, y_val=None):
     """Train the capstone CNN on MNIST until the time budget is used (or early stopping, or ``max_epochs``).
 
-    The recipe: ``params = init_capstone(rng)``; unless ``X_val`` is given, a random 10% of ``(X, y)`` is held
-    out for validation (not trained on). Every epoch: shuffle the training images, cut them into mini-batches
+    The recipe: unless ``X_val`` is given, a random 10% of ``(X, y)`` is held out for validation (not trained
+    on); ``params = init_capstone(rng)``. Every epoch: shuffle the training images, cut them into mini-batches
     of 64, and per mini-batch: ``random_shift`` by up to 2 pixels, ``capstone_forward``,
     ``capstone_backward`` plus the gradient of ``l2_regularization`` (weight decay ``5e-4``),
     ``clip_gradients`` to a global norm of 5, and ``momentum_update`` (``mu = 0.9``) of every parameter with a
-    learning rate that decays from 0.05 to 0 along a half cosine over the budget (over the elapsed fraction
-    of ``time_budget``, or of the ``max_epochs`` epochs when these are given, so a run with ``max_epochs`` is
-    reproducible). After each epoch: the validation loss and accuracy. Early stopping and the choice of the
+    learning rate that decays from 0.05 to 0 along a half cosine over the budget, ``0.025 * (1 + cos(pi * f))``
+    with ``f`` the fraction used before the mini-batch (of ``time_budget``, or, when ``max_epochs`` is given,
+    ``steps done / (max_epochs * ceil(m_train / 64))``, so a run with ``max_epochs`` is reproducible). After
+    each epoch: the validation loss and accuracy. The random draws, in this order: the split
+    (``order = rng.permutation(m)``, its first ``max(1, m // 10)`` images for validation, the rest in the order
+    of ``order`` for training), ``init_capstone(rng)``, then every epoch ``rng.permutation(m_train)``, whose
+    consecutive slices of 64 are the mini-batches, each one shifted by ``random_shift(Xb, rng, 2)``. Early stopping and the choice of the
     best epoch watch the validation losses of the epochs that ended with a learning rate of at most a fifth of
     its start (the last 30% of the schedule): the parameters of the watched epoch with the lowest validation
     loss are returned, and training stops when ``early_stopping(watched_losses, patience=5)``. (Earlier

