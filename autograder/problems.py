@@ -4,7 +4,9 @@
   ``one_hot`` (3.2, 3.4, 4.1);
 * gradients: ``numerical_grads`` (the grader's numerical gradient of the MLP's mean cross-entropy for every
   parameter) and ``check_grads`` (a network's gradients against them, per parameter);
-* parameters: ``check_params`` (a dict ``{"W1", "b1", ..., "WL", "bL"}`` with the shapes of ``layer_sizes``).
+* parameters: ``check_params`` (a dict ``{"W1", "b1", ..., "WL", "bL"}`` with the shapes of ``layer_sizes``);
+* bad input: ``LINEAR_SHAPE_CASES`` / ``linear_shape_case`` (inconsistent ``X, y, W, b`` of a linear model,
+  2.2 and 2.3).
 
 The visible 4.5 suite has its own copy of ``toy_digits``: students get that suite, which cannot import the
 autograder. The two need not draw the same images (each suite seeds its own generators).
@@ -46,6 +48,29 @@ def toy_digits(rng, m: int) -> tuple[np.ndarray, np.ndarray]:
     for k, (r, c) in enumerate(corners):
         X[y == k, r:r + 5, c:c + 5] = 1.0
     return X.reshape(m, 784), y
+
+
+LINEAR_SHAPE_CASES = ["X-W", "X-wider", "X-1d", "X-3d", "W-1d", "W-3d", "y-rows", "y-more-rows", "y-3d", "y-0d",
+                      "y-vector-k3", "b", "b-scalar", "b-short"]
+
+
+def linear_shape_case(rng, case: str):
+    """``(X, y, W, b, wrong)`` for a linear model ``X (m, n) @ W (n, k) + b (k,) ~ y (m, k)`` with one thing
+    wrong, named by ``case`` (one of ``LINEAR_SHAPE_CASES``); ``wrong`` is the array whose shape the error
+    should name. ``k`` is 1, except for ``"b-short"`` (``k = 3``, ``b (1,)``, which would broadcast) and
+    ``"y-vector-k3"`` (``k = 3``, ``y (m,)``, which only ``k = 1`` allows)."""
+    X, y, W, b = rng.normal(size=(10, 3)), rng.normal(size=(10, 1)), np.zeros((3, 1)), np.zeros(1)
+    changes = {"X-W": dict(W=np.zeros((4, 1))), "X-wider": dict(X=rng.normal(size=(10, 4))),
+               "X-1d": dict(X=rng.normal(size=3)), "X-3d": dict(X=rng.normal(size=(10, 3, 3))),
+               "W-1d": dict(W=np.zeros(3)), "W-3d": dict(W=np.zeros((3, 1, 1))),
+               "y-rows": dict(y=rng.normal(size=(9, 1))), "y-more-rows": dict(y=rng.normal(size=(11, 1))),
+               "y-3d": dict(y=rng.normal(size=(10, 1, 1))), "y-0d": dict(y=np.array(rng.normal())),
+               "b": dict(b=np.zeros(2)), "b-scalar": dict(b=np.zeros(())),
+               "b-short": dict(W=np.zeros((3, 3)), y=rng.normal(size=(10, 3)), b=np.zeros(1)),
+               "y-vector-k3": dict(W=np.zeros((3, 3)), y=rng.normal(size=10), b=np.zeros(3))}[case]
+    arrays = {"X": X, "y": y, "W": W, "b": b, **changes}
+    wrong = {"X-W": "W", "X-wider": "W"}.get(case, case.split("-")[0])
+    return arrays["X"], arrays["y"], arrays["W"], arrays["b"], arrays[wrong]
 
 
 # ---------------------------------------------------------------- gradients

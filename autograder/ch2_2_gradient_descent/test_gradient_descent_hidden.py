@@ -3,6 +3,7 @@ monotone losses, the 1/m factor and the sign of the step, loud divergence, no mu
 import numpy as np
 import pytest
 
+from autograder.problems import LINEAR_SHAPE_CASES, linear_shape_case
 from dlcourse.testing import check_array, check_scalar, expect_raises
 
 STEP_HINT = ("one step is W - lr * (2/m) X.T @ (X @ W + b - y) and b - lr * (2/m) * sum(X @ W + b - y): "
@@ -176,35 +177,10 @@ def test_several_outputs(student, rng):
     check_array(b, b_ref, "b (2,) after 5 iterations on y (30, 2)", rtol=1e-9, atol=1e-12)
 
 
-@pytest.mark.parametrize("case", ["X-W", "X-wider", "X-1d", "X-3d", "W-1d", "W-3d", "y-rows", "y-more-rows", "y-3d",
-                                  "b", "b-scalar"])
+@pytest.mark.parametrize("case", LINEAR_SHAPE_CASES)
 def test_shape_mismatch(student, rng, case):
-    """gradient_descent: inconsistent shapes raise ValueError"""
-    X, y, W, b = rng.normal(size=(10, 3)), rng.normal(size=(10, 1)), np.zeros((3, 1)), np.zeros(1)
-    if case == "X-W":
-        W = np.zeros((4, 1))
-    elif case == "X-wider":
-        X = rng.normal(size=(10, 4))
-    elif case == "X-1d":
-        X = rng.normal(size=3)
-    elif case == "X-3d":
-        X = rng.normal(size=(10, 3, 3))
-    elif case == "W-1d":
-        W = np.zeros(3)
-    elif case == "W-3d":
-        W = np.zeros((3, 1, 1))
-    elif case == "y-rows":
-        y = rng.normal(size=(9, 1))
-    elif case == "y-more-rows":
-        y = rng.normal(size=(11, 1))
-    elif case == "y-3d":
-        y = rng.normal(size=(10, 1, 1))
-    elif case == "b":
-        b = np.zeros(2)
-    else:
-        b = np.zeros(())
-    named = {"X-W": W, "X-wider": W, "X-1d": X, "X-3d": X, "W-1d": W, "W-3d": W, "y-rows": y, "y-more-rows": y,
-             "y-3d": y, "b": b, "b-scalar": b}[case]
+    """gradient_descent: inconsistent shapes raise ValueError naming the wrong shape"""
+    X, y, W, b, named = linear_shape_case(rng, case)
     msg = expect_raises(ValueError, student.gradient_descent, X, y, W, b, lr=0.1, num_iterations=1,
                         call=f"gradient_descent(X {X.shape}, y {y.shape}, W {W.shape}, b {b.shape})",
                         hint="check X (m, n), W (n, k), b (k,) and y (m, k) before training (compare shapes with "

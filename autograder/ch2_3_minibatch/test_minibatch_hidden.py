@@ -3,7 +3,8 @@ rng (reproducible, fresh every epoch), the update rule on the exact batches, con
 import numpy as np
 import pytest
 
-from dlcourse.testing import check_array, check_scalar, expect_raises
+from autograder.problems import LINEAR_SHAPE_CASES, linear_shape_case
+from dlcourse.testing import check_array, check_scalar, expect_raises, require
 
 LAST_HINT = "range(0, m, batch_size) keeps the last, shorter batch; m // batch_size batches drop it"
 SHUFFLE_HINT = "with shuffle=True index X and y by rng.permutation(m), a new permutation on every call"
@@ -137,22 +138,42 @@ def test_column_targets(student, rng):
         check_array(Xb[:, 0], yb[:, 1], "X_batch[:, 0] against y_batch[:, 1] (the same samples)")
 
 
-def test_mismatched_rows(student):
-    """iterate_minibatches: X and y with different numbers of rows raise ValueError"""
-    X, y = np.zeros((6, 2)), np.zeros(5)
+@pytest.mark.parametrize("shapes", [((6, 2), (5,)), ((5, 2), (6, 1)), ((), (1,)), ((1, 2), ())],
+                         ids=["y-short", "y-long", "X-0d", "y-0d"])
+def test_mismatched_rows(student, shapes):
+    """iterate_minibatches: X and y with different numbers of rows (or without rows) raise ValueError"""
+    X, y = np.zeros(shapes[0]), np.zeros(shapes[1])
+    call = f"iterate_minibatches(X {X.shape}, y {y.shape}, 2, rng)"
     msg = expect_raises(ValueError, lambda: list(student.iterate_minibatches(X, y, 2, np.random.default_rng(0))),
-                        call="iterate_minibatches(X (6, 2), y (5,), 2, rng)",
-                        hint="compare X.shape[0] with y.shape[0] and raise ValueError")
-    assert "(6, 2)" in msg and "(5,)" in msg, f"the ValueError should name both shapes, got {msg!r}"
+                        call=call, hint="check that X and y have a first axis (ndim >= 1) of the same length, "
+                                        "X.shape[0] == y.shape[0], and raise ValueError")
+    require(str(X.shape) in msg and str(y.shape) in msg, f"{call}: the ValueError should name both shapes, got "
+                                                         f"{msg!r}")
+
+
+def test_any_rows_and_batch_sizes(student, rng):
+    """iterate_minibatches: 1-D X, 300 rows (sizes compared by value) and batch_size 1 work"""
+    for X, y, size in ((np.arange(5.0), np.arange(5.0), 2), (np.arange(300.0)[:, None], np.arange(300.0), 128),
+                       (np.arange(4.0)[:, None], np.arange(4.0), 1)):
+        call = f"iterate_minibatches(X {X.shape}, y {y.shape}, batch_size={size}, rng, shuffle=False)"
+        batches = list(student.iterate_minibatches(X, y, size, np.random.default_rng(0), shuffle=False))
+        want = [len(y[i:i + size]) for i in range(0, len(y), size)]
+        require([len(np.asarray(yb)) for _, yb in batches] == want,
+                f"{call}: expected batches of {want} rows, got {[len(np.asarray(yb)) for _, yb in batches]}\n"
+                "Hint: any X whose first axis indexes the samples works (a 1-D X too); compare sizes by value "
+                "(!=, not `is not`); batch_size = 1 is valid (reject only batch_size < 1)")
+        check_array(np.concatenate([np.asarray(yb) for _, yb in batches]), y, f"{call}: the labels of the batches "
+                    "joined", rtol=0, atol=0, hint=LAST_HINT)
 
 
 def test_bad_batch_size(student):
-    """iterate_minibatches: batch_size 0 raises ValueError"""
-    expect_raises(ValueError, lambda: list(student.iterate_minibatches(np.zeros((4, 2)), np.zeros(4), 0,
-                                                                       np.random.default_rng(0))),
-                  call="iterate_minibatches(X (4, 2), y (4,), batch_size=0, rng)",
-                  hint="batch_size must be a positive integer: raise ValueError (a step of 0 in range() fails "
-                       "otherwise)")
+    """iterate_minibatches: batch_size 0 or -1 raises ValueError"""
+    for size in (0, -1):
+        expect_raises(ValueError, lambda: list(student.iterate_minibatches(np.zeros((4, 2)), np.zeros(4), size,
+                                                                           np.random.default_rng(0))),
+                      call=f"iterate_minibatches(X (4, 2), y (4,), batch_size={size}, rng)",
+                      hint="batch_size must be a positive integer: raise ValueError (a step of 0 in range() fails "
+                           "otherwise, and a negative one gives no batch at all)")
 
 
 # ---------------------------------------------------------------- minibatch_gradient_descent
@@ -271,6 +292,30 @@ def test_vector_targets(student, rng):
     hint = "reshape y (m,) to (m, 1): X_batch @ W - y_batch with y_batch (nb,) broadcasts to (nb, nb)"
     check_array(W2, W1, "W trained with y (30,) against y (30, 1), same seed", rtol=1e-9, atol=1e-12, hint=hint)
     check_array(b2, b1, "b trained with y (30,) against y (30, 1), same seed", rtol=1e-9, atol=1e-12, hint=hint)
+
+
+@pytest.mark.parametrize("case", LINEAR_SHAPE_CASES)
+def test_shape_mismatch(student, rng, case):
+    """minibatch_gradient_descent: inconsistent shapes raise ValueError naming the wrong shape"""
+    X, y, W, b, named = linear_shape_case(rng, case)
+    call = f"minibatch_gradient_descent(X {X.shape}, y {np.shape(y)}, W {W.shape}, b {b.shape}, 0.1, 1, 4, rng)"
+    msg = expect_raises(ValueError, student.minibatch_gradient_descent, X, y, W, b, 0.1, 1, 4,
+                        np.random.default_rng(0), call=call,
+                        hint="check X (m, n), W (n, k), b (k,) and y (m, k) (or (m,) when k = 1) before training "
+                             "(compare shapes with ==, not < or >), and raise ValueError")
+    require(str(named.shape) in msg, f"{call}: the ValueError should name the wrong shape {named.shape}, got {msg!r}")
+
+
+def test_wide_input(student, rng):
+    """minibatch_gradient_descent: 300 features (sizes compared by value, not identity) train as the steps say"""
+    X, y = rng.normal(size=(12, 300)), rng.normal(size=(12, 1))
+    seed = seed_of(rng)
+    W, b, _ = student.minibatch_gradient_descent(X, y, np.zeros((300, 1)), np.zeros(1), 1e-3, 1, 5,
+                                                 np.random.default_rng(seed))
+    W_ref, _ = trusted_epoch(np.zeros((300, 1)), np.zeros(1), batches_of(student, X, y, 5, seed), 1e-3)
+    check_array(W, W_ref, "W after minibatch_gradient_descent(X (12, 300), y (12, 1), W0 = 0, b0 = 0, lr=1e-3, "
+                "epochs=1, batch_size=5, rng)", rtol=1e-9, atol=1e-12,
+                hint="compare sizes with == / != (values), never with `is` / `is not`")
 
 
 def test_diverges_loudly(student, rng):

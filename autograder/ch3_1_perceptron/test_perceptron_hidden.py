@@ -4,7 +4,7 @@ import pytest
 
 from autograder.gradcheck import numerical_gradient
 from autograder.reference import reference
-from dlcourse.testing import check_array, expect_raises, no_warnings
+from dlcourse.testing import check_array, check_scalar, expect_raises, no_warnings
 
 STEP_HINT = ("one epoch is one step W <- W - lr * dW, b <- b - lr * db with dZ = (A - Y) / m, dW = X.T @ dZ, "
              "db = dZ.sum(axis=0), Y = y.reshape(m, 1)")
@@ -80,16 +80,21 @@ def test_forward_float32(student, rng):
 
 
 @pytest.mark.parametrize("shapes", [((5, 3), (4, 1), (1,)), ((5, 3), (3,), (1,)), ((5, 3), (3, 2), (1,)),
-                                    ((5, 3), (3, 1), (2,))],
-                         ids=["inner-mismatch", "flat-W", "two-outputs", "bias-(2,)"])
+                                    ((5, 3), (3, 1), (2,)), ((5, 3), (3, 1), ()), ((3,), (3, 1), (1,)),
+                                    ((5, 3, 3), (3, 1), (1,))],
+                         ids=["inner-mismatch", "flat-W", "two-outputs", "bias-(2,)", "bias-0d", "X-1d", "X-3d"])
 def test_forward_rejects_bad_shapes(student, shapes):
     """forward_perceptron: ValueError naming the offending shapes"""
     X, W, b = (np.ones(s) for s in shapes)
     call = f"forward_perceptron(X {X.shape}, W {W.shape}, b {b.shape})"
     msg = expect_raises(ValueError, student.forward_perceptron, X, W, b, call=call,
-                        hint="check W.shape == (X.shape[1], 1) and b.shape == (1,) and raise ValueError")
-    bad = b.shape if W.shape == (3, 1) else W.shape
+                        hint="check X.ndim == 2, W.shape == (X.shape[1], 1) and b.shape == (1,) (compare with == "
+                             "or !=, not < or >) and raise ValueError")
+    bad = X.shape if X.ndim != 2 else b.shape if W.shape == (3, 1) else W.shape
     assert str(bad) in msg, f"{call}: the ValueError should name the shape {bad}, got {msg!r}"
+    if X.ndim == 2 and W.shape != (3, 1):
+        assert "(3, 1)" in msg, (f"{call}: the ValueError should name the shape W needs, (3, 1) = (X.shape[1], 1), "
+                                 f"got {msg!r}")
 
 
 # ---------------------------------------------------------------- train_perceptron
@@ -191,13 +196,50 @@ def test_loss_falls_with_small_lr(student, rng):
 
 
 def test_rejects_wrong_label_shape(student, rng):
-    """train_perceptron: y of the wrong length raises ValueError naming both shapes"""
+    """train_perceptron: y of the wrong length, or X not 2-D, raises ValueError naming the shapes"""
     X, y = toy_problem(rng)
-    y_bad = np.append(y, 1)
-    msg = expect_raises(ValueError, student.train_perceptron, X, y_bad, 0.1, 2, rng,
-                        call="train_perceptron(X (12, 5), y (13,), ...)",
-                        hint="check y.shape == (X.shape[0],) before training and raise ValueError")
-    assert "(12, 5)" in msg and "(13,)" in msg, f"the ValueError should name both shapes, got {msg!r}"
+    for X_bad, y_bad in ((X, np.append(y, 1)), (X, y[:-1]), (X[0], y[:5]), (X[:, :, None], y)):
+        call = f"train_perceptron(X {X_bad.shape}, y {y_bad.shape}, ...)"
+        msg = expect_raises(ValueError, student.train_perceptron, X_bad, y_bad, 0.1, 2, rng, call=call,
+                            hint="check X.ndim == 2 and y.shape == (X.shape[0],) (with == or !=, not < or >) "
+                                 "before training, and raise ValueError")
+        named = [X_bad.shape] if X_bad.ndim != 2 else [X_bad.shape, y_bad.shape]
+        assert all(str(shape) in msg for shape in named), (f"{call}: the ValueError should name "
+                                                            f"{' and '.join(map(str, named))}, got {msg!r}")
+
+
+def test_dtypes(student, rng):
+    """train_perceptron: float32 X trains in float32, integer X in float64, with the same steps"""
+    X, y = toy_problem(rng)
+    seed = int(rng.integers(2**32))
+    W64, b64, _ = student.train_perceptron(X, y, 0.5, 3, np.random.default_rng(seed))
+    W32, b32, _ = student.train_perceptron(X.astype(np.float32), y, 0.5, 3, np.random.default_rng(seed))
+    check_array(W32, np.asarray(W64, dtype=np.float64), "W of train_perceptron(float32 X (12, 5), y, lr=0.5, "
+                "epochs=3) against float64 X", rtol=1e-4, atol=1e-6, dtype=np.float32,
+                hint="a float32 X trains in float32: draw W, make b and Y in X's dtype")
+    check_array(b32, np.asarray(b64, dtype=np.float64), "b of the float32 run", rtol=1e-4, atol=1e-6,
+                dtype=np.float32)
+    Xi = rng.integers(-3, 4, size=(12, 5))
+    W_float, _, _ = student.train_perceptron(Xi.astype(np.float64), y, 0.5, 3, np.random.default_rng(seed))
+    for kind, X_other in (("integer", Xi), ("float16", Xi.astype(np.float16))):
+        W_other, _, _ = student.train_perceptron(X_other, y, 0.5, 3, np.random.default_rng(seed))
+        check_array(W_other, np.asarray(W_float, dtype=np.float64), f"W of train_perceptron({kind} X (12, 5), y, "
+                    "lr=0.5, epochs=3) against the same X as float64", rtol=1e-9, atol=1e-12, dtype=np.float64,
+                    hint="only float32 trains in its own dtype; convert any other X to float64 first (weights "
+                         "cast to an integer dtype become 0, float16 loses digits)")
+
+
+def test_loss_of_certain_mistakes(student, rng):
+    """train_perceptron: probabilities of exactly 0 and 1 on the wrong label give the clipped, finite loss"""
+    seed = int(rng.integers(2**32))
+    X = np.array([[1e5], [-1e5]])
+    W0, b0 = initial_weights(student, X, np.array([0, 1]), seed)
+    z = (X @ W0 + b0).ravel()
+    y = (z < 0).astype(np.int64)  # each label the opposite of the (saturated) prediction
+    _, _, losses = student.train_perceptron(X, y, 0.0, 1, np.random.default_rng(seed))
+    check_scalar(losses[0], bce(X, W0, b0, y), f"losses[0] of train_perceptron(X = [[1e5], [-1e5]], y = {y.tolist()}, "
+                 "lr=0, epochs=1): sigmoid gives exactly 0 and 1, each on the wrong label", rtol=1e-9,
+                 hint="clip A to [1e-12, 1 - 1e-12] before the log: log(0) = -inf and log(1 - 1) = -inf otherwise")
 
 
 def test_rejects_non_binary_labels(student, rng):

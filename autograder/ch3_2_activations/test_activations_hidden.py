@@ -199,8 +199,8 @@ def test_cross_entropy_clips_zero(student, rng, labels):
                  hint=hint)
 
 
-@pytest.mark.parametrize("y_shape", [(5,), (3,), (4, 2), (4, 1)],
-                         ids=["too-many-labels", "too-few-labels", "one-hot-wrong-K", "column"])
+@pytest.mark.parametrize("y_shape", [(5,), (3,), (4, 2), (4, 1), (4, 3, 1)],
+                         ids=["too-many-labels", "too-few-labels", "one-hot-wrong-K", "column", "one-hot-3d"])
 def test_cross_entropy_shape_mismatch(student, rng, y_shape):
     """cross_entropy: labels of the wrong shape raise ValueError naming both shapes"""
     A = random_probs(rng, 4, 3)
@@ -216,8 +216,10 @@ def test_cross_entropy_shape_mismatch(student, rng, y_shape):
 def test_softmax_and_cross_entropy_need_2d(student, rng, shape):
     """softmax and cross_entropy: a 1-D or 3-D array raises ValueError"""
     Z = rng.normal(size=shape)
-    expect_raises(ValueError, student.softmax, Z, call=f"softmax(Z {shape})",
-                  hint="softmax works on (m, K) rows: raise ValueError unless Z.ndim == 2")
+    msg = expect_raises(ValueError, student.softmax, Z, call=f"softmax(Z {shape})",
+                        hint="softmax works on (m, K) rows: raise ValueError unless Z.ndim == 2")
+    require(str(shape) in msg, f"softmax(Z {shape}): the ValueError should name Z's shape {shape}, got {msg!r}\n"
+                               "Hint: check Z.ndim == 2 yourself first (NumPy's own error about axis 1 names no shape)")
     A = np.full(shape, 0.25)
     expect_raises(ValueError, student.cross_entropy, A, np.zeros(shape[0], dtype=np.int64),
                   call=f"cross_entropy(A {shape}, y)", hint="raise ValueError unless A.ndim == 2 (m, K)")
@@ -226,7 +228,7 @@ def test_softmax_and_cross_entropy_need_2d(student, rng, shape):
 def test_cross_entropy_label_out_of_range(student, rng):
     """cross_entropy: a label outside 0..K-1 raises ValueError"""
     A = random_probs(rng, 3, 3)
-    for bad in (3, -1):
+    for bad in (3, 5, -1):
         y = np.array([0, bad, 1])
         expect_raises(ValueError, student.cross_entropy, A, y, call=f"cross_entropy(A (3, 3), y = [0, {bad}, 1])",
                       hint="labels index the K columns: check 0 <= y < K (a label of -1 would silently pick "

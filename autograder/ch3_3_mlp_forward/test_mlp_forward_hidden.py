@@ -213,13 +213,17 @@ def test_forward_rejects_bad_input(student, rng, case):
     """forward_mlp: params without "W1", an X too wide, a 1-D or a 3-D X raise ValueError"""
     params = reference_params(rng, [4, 3, 2])
     X = {"no-W1": rng.normal(size=(5, 4)), "X-wider": rng.normal(size=(5, 6)), "X-1d": rng.normal(size=4),
-         "X-3d": rng.normal(size=(2, 5, 4))}[case]
+         "X-3d": rng.normal(size=(2, 4, 4))}[case]
     if case == "no-W1":
         params = {}
-    expect_raises(ValueError, student.forward_mlp, X, params,
-                  call=f"forward_mlp(X {X.shape}, params {'{}' if not params else 'with W1 (4, 3)'})",
-                  hint="raise ValueError when params has no 'W1', and unless X.ndim == 2 and X.shape[1] == "
-                       "W1.shape[0] (compare with ==, not < or >)")
+    call = f"forward_mlp(X {X.shape}, params {'{}' if not params else 'with W1 (4, 3)'})"
+    msg = expect_raises(ValueError, student.forward_mlp, X, params, call=call,
+                        hint="raise ValueError when params has no 'W1', and unless X.ndim == 2 and X.shape[1] == "
+                             "W1.shape[0] (compare with ==, not < or >)")
+    if params:
+        require(str(X.shape) in msg and "(4, 3)" in msg,
+                f"{call}: the ValueError should name both shapes, got {msg!r}\nHint: check X.ndim == 2 and "
+                "X.shape[1] == W1.shape[0] before the first layer (an error from deeper down names neither)")
 
 
 def test_forward_wide_input(student, rng):
@@ -232,10 +236,13 @@ def test_forward_wide_input(student, rng):
 
 
 def test_forward_shape_mismatch(student, rng):
-    """forward_mlp: X of the wrong width raises ValueError naming both shapes"""
+    """forward_mlp: X too narrow or too wide raises ValueError naming both shapes"""
     params = reference_params(rng, [4, 3, 2])
-    X = rng.normal(size=(5, 3))
-    msg = expect_raises(ValueError, student.forward_mlp, X, params, call="forward_mlp(X (5, 3), W1 (4, 3))",
-                        hint="check X.shape[1] == W1.shape[0] and raise ValueError naming both shapes")
-    require("(5, 3)" in msg and "(4, 3)" in msg,
-            f"forward_mlp(X (5, 3), W1 (4, 3)): the ValueError should name both shapes, got {msg!r}")
+    for width in (3, 6):
+        X = rng.normal(size=(5, width))
+        call = f"forward_mlp(X (5, {width}), W1 (4, 3))"
+        msg = expect_raises(ValueError, student.forward_mlp, X, params, call=call,
+                            hint="check X.shape[1] == W1.shape[0] and raise ValueError naming both shapes")
+        require(f"(5, {width})" in msg and "(4, 3)" in msg,
+                f"{call}: the ValueError should name both shapes, got {msg!r}\nHint: check the shapes yourself "
+                "before X @ W1 (NumPy's own matmul error names neither), with != rather than < or >")

@@ -159,15 +159,18 @@ def test_cache_and_params_unchanged(student, rng):
     check_mlp_grads(grads, before_params, numeric, len(labels), f"backward_mlp on a 2-layer net {sizes}")
 
 
-def test_labels_shape_mismatch(student, rng):
+@pytest.mark.parametrize("case", ["one-more", "one-fewer", "scalar", "one-hot-narrow", "one-hot-wide"])
+def test_labels_shape_mismatch(student, rng, case):
     """backward_mlp: labels that do not match the batch raise ValueError naming both shapes"""
     sizes, params, X, labels, _ = random_problem(rng, 2)
     _, cache = mlp_forward(params, X)
     m, K = X.shape[0], sizes[-1]
-    bad = np.zeros(m + 1, dtype=np.int64)
+    bad = {"one-more": np.zeros(m + 1, dtype=np.int64), "one-fewer": np.zeros(m - 1, dtype=np.int64),
+           "scalar": np.array(0), "one-hot-narrow": np.zeros((m, K - 1)), "one-hot-wide": np.zeros((m, K + 1))}[case]
     msg = expect_raises(ValueError, student.backward_mlp, params, cache, bad,
                         call=f"backward_mlp(params, cache of {m} samples, y of shape {bad.shape})",
-                        hint=f"y must be ({m},) labels or ({m}, {K}) one-hot: check it and raise ValueError")
+                        hint=f"y must be ({m},) labels or ({m}, {K}) one-hot: compare y.shape with == to both, and "
+                             "raise ValueError otherwise")
     require(str(bad.shape) in msg and (str((m, K)) in msg or f"({m},)" in msg),
             f"backward_mlp with y of shape {bad.shape} for {m} samples: the ValueError should name y's shape "
             f"{bad.shape} and the batch's ({m},) or ({m}, {K}), got {msg!r}")
@@ -244,6 +247,20 @@ def test_train_inputs_unchanged(student, rng):
             f"{where}: history should hold 4 finite per-epoch losses, the last below the first; got {history!r}\n"
             "Hint: every mini-batch: forward_mlp, backward_mlp, params[k] -= lr * grads[k]; then append the epoch's "
             "mean loss")
+
+
+@pytest.mark.parametrize("case", ["X-1d", "X-3d", "y-short", "y-long", "y-column", "X-narrow", "X-wide"])
+def test_train_rejects_bad_input(student, rng, case):
+    """train_mlp: X not (m, layer_sizes[0]) or y not (m,) raise ValueError naming the shapes, before training"""
+    X, y = rng.normal(size=(6, 2)), rng.integers(0, 3, size=6)
+    X, y = {"X-1d": (X[0], y[:2]), "X-3d": (X[:, :, None] * np.ones(2), y), "y-short": (X, y[:5]),
+            "y-long": (X, np.append(y, 0)), "y-column": (X, y[:, None]), "X-narrow": (X[:, :1], y),
+            "X-wide": (np.hstack([X, X]), y)}[case]
+    call = f"train_mlp(X {X.shape}, y {y.shape}, layer_sizes=[2, 4, 3], lr=0.1, epochs=1, batch_size=4, rng)"
+    msg = expect_raises(ValueError, student.train_mlp, X, y, [2, 4, 3], 0.1, 1, 4, rng, call=call,
+                        hint="check X.ndim == 2, X.shape[1] == layer_sizes[0] and y.shape == (X.shape[0],) "
+                             "(with == / !=, not < or >) before training, and raise ValueError")
+    require(str(X.shape) in msg, f"{call}: the ValueError should name X's shape {X.shape}, got {msg!r}")
 
 
 @pytest.mark.points(4)

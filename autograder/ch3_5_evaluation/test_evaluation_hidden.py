@@ -51,7 +51,10 @@ def test_accuracy_random(student, rng):
                  f"accuracy on {y_true.size} random labels of {K} classes", hint="np.mean(y_true == y_pred)")
 
 
-@pytest.mark.parametrize("shapes", [((6,), (7,)), ((6,), (6, 1))], ids=["lengths", "column-vs-vector"])
+@pytest.mark.parametrize("shapes", [((6,), (7,)), ((7,), (6,)), ((6,), (1,)), ((1,), (6,)), ((6,), (6, 1)),
+                                    ((3, 2), (3, 2)), ((), ())],
+                         ids=["lengths", "true-longer", "one-prediction", "one-label", "column-vs-vector", "both-2d",
+                              "both-0d"])
 def test_accuracy_shape_mismatch(student, rng, shapes):
     """accuracy: shape mismatch raises ValueError naming both shapes"""
     y_true, y_pred = rng.integers(0, 3, size=shapes[0]), rng.integers(0, 3, size=shapes[1])
@@ -60,7 +63,19 @@ def test_accuracy_shape_mismatch(student, rng, shapes):
                         hint="check y_true.shape == y_pred.shape (both (m,)): y_true == y_pred with a (6,) and a "
                              "(6, 1) array broadcasts to a (6, 6) table and gives a meaningless number")
     assert str(shapes[0]) in msg and str(shapes[1]) in msg, (
-        f"{call}: the ValueError should name both shapes, got {msg!r}")
+        f"{call}: the ValueError should name both shapes, got {msg!r}\nHint: the labels must be 1-D, (m,), and of "
+        "the same shape: check y_true.ndim == 1 and y_true.shape == y_pred.shape (== or !=, not < or >)")
+
+
+def test_accuracy_one_and_no_sample(student, rng):
+    """accuracy: one sample works (0 or 1); no samples raise ValueError"""
+    label = int(rng.integers(0, 5))
+    for pred, want in ((label, 1.0), (label + 1, 0.0)):
+        check_scalar(student.accuracy(np.array([label]), np.array([pred])), want,
+                     f"accuracy(y_true = [{label}], y_pred = [{pred}])", hint="one sample is a valid batch")
+    expect_raises(ValueError, student.accuracy, np.array([], dtype=int), np.array([], dtype=int),
+                  call="accuracy(empty y_true, empty y_pred)",
+                  hint="the mean of no samples is undefined (np.mean([]) warns and gives nan): raise ValueError")
 
 
 # ---------------------------------------------------------------- confusion_matrix
@@ -107,14 +122,20 @@ def test_confusion_infers_classes_from_both(student, rng):
                 hint="K = max(y_true.max(), y_pred.max()) + 1: a class may occur in the predictions only")
 
 
-@pytest.mark.parametrize("case", ["negative-true", "too-large-pred"])
+@pytest.mark.parametrize("case", ["negative-true", "too-large-pred", "far-too-large-pred", "too-large-no-zero"])
 def test_confusion_label_range(student, rng, case):
     """confusion_matrix: a label outside 0..K-1 raises ValueError naming it"""
     y_true, y_pred = rng.integers(0, 3, size=8), rng.integers(0, 3, size=8)
+    y_pred[0] = 0  # a 0 among the predictions: the message must name the bad label, not the smallest one
     if case == "negative-true":
-        y_true[3], bad, kwargs = -1, "-1", {}
-    else:
+        y_true[3], bad, kwargs = -4, "-4", {}
+    elif case == "too-large-pred":
         y_pred[5], bad, kwargs = 3, "3", {"num_classes": 3}
+    elif case == "far-too-large-pred":
+        y_pred[5], bad, kwargs = 7, "7", {"num_classes": 3}
+    else:
+        y_pred = rng.integers(1, 3, size=8)
+        y_pred[5], bad, kwargs = 7, "7", {"num_classes": 3}
     call = f"confusion_matrix(y_true, y_pred{', num_classes=3' if kwargs else ''}) with the label {bad}"
     msg = expect_raises(ValueError, student.confusion_matrix, y_true, y_pred, **kwargs, call=call,
                         hint="check 0 <= label < num_classes for both arrays: a -1 would silently count as the "
@@ -122,13 +143,50 @@ def test_confusion_label_range(student, rng, case):
     assert bad in msg, f"{call}: the ValueError should name the label {bad}, got {msg!r}"
 
 
-def test_confusion_shape_mismatch(student, rng):
-    """confusion_matrix: shape mismatch raises ValueError naming both shapes"""
-    y_true, y_pred = rng.integers(0, 3, size=5), rng.integers(0, 3, size=4)
-    msg = expect_raises(ValueError, student.confusion_matrix, y_true, y_pred,
-                        call="confusion_matrix(y_true (5,), y_pred (4,))",
-                        hint="check y_true.shape == y_pred.shape and raise ValueError")
-    assert "(5,)" in msg and "(4,)" in msg, f"the ValueError should name both shapes, got {msg!r}"
+@pytest.mark.parametrize("shapes", [((5,), (4,)), ((4,), (5,)), ((5,), (1,)), ((1,), (5,)), ((3, 2), (3, 2)),
+                                    ((), ())],
+                         ids=["pred-shorter", "true-shorter", "one-prediction", "one-label", "both-2d", "both-0d"])
+def test_confusion_shape_mismatch(student, rng, shapes):
+    """confusion_matrix: shapes that differ or are not 1-D raise ValueError naming both shapes"""
+    y_true, y_pred = rng.integers(0, 3, size=shapes[0]), rng.integers(0, 3, size=shapes[1])
+    call = f"confusion_matrix(y_true {y_true.shape}, y_pred {y_pred.shape})"
+    msg = expect_raises(ValueError, student.confusion_matrix, y_true, y_pred, call=call,
+                        hint="check y_true.ndim == 1 and y_true.shape == y_pred.shape (== or !=, not < or >) and "
+                             "raise ValueError")
+    assert str(shapes[0]) in msg and str(shapes[1]) in msg, (
+        f"{call}: the ValueError should name both shapes, got {msg!r}")
+
+
+def test_confusion_float_labels(student, rng):
+    """confusion_matrix: whole-number float labels count like integers; 1.5 raises ValueError"""
+    y_true, y_pred, K = random_labels(rng, K=3, m=12)
+    check_array(student.confusion_matrix(y_true.astype(float), y_pred.astype(float)),
+                reference_confusion(y_true, y_pred, K), "confusion_matrix(y_true as floats 0.0, 1.0, 2.0, y_pred "
+                "as floats)", rtol=0, atol=0, hint="whole-number floats are labels too: convert them with "
+                                                   ".astype(np.int64) after checking they are whole")
+    for name in ("y_true", "y_pred"):
+        args = {"y_true": y_true.astype(float), "y_pred": y_pred.astype(float)}
+        args[name][4] = 1.5
+        expect_raises(ValueError, student.confusion_matrix, args["y_true"], args["y_pred"],
+                      call=f"confusion_matrix(...) with {name}[4] = 1.5",
+                      hint="a label must be a whole number: check np.array_equal(y, np.round(y)) for float labels "
+                           "of both arrays (.astype(int) would silently truncate 1.5 to 1)")
+
+
+def test_confusion_one_and_no_sample(student, rng):
+    """confusion_matrix: one sample gives a 1 in its cell; no samples: zeros with num_classes, else ValueError"""
+    a, b = (int(v) for v in rng.integers(0, 4, size=2))
+    K = max(a, b) + 1
+    want = np.zeros((K, K), dtype=int)
+    want[a, b] = 1
+    check_array(student.confusion_matrix(np.array([a]), np.array([b])), want,
+                f"confusion_matrix(y_true = [{a}], y_pred = [{b}])", rtol=0, atol=0, hint="one sample is a valid batch")
+    empty = np.array([], dtype=int)
+    check_array(student.confusion_matrix(empty, empty, num_classes=3), np.zeros((3, 3), dtype=int),
+                "confusion_matrix(empty, empty, num_classes=3)", rtol=0, atol=0,
+                hint="with num_classes given, no samples give a (K, K) matrix of zeros")
+    expect_raises(ValueError, student.confusion_matrix, empty, empty, call="confusion_matrix(empty, empty)",
+                  hint="without num_classes and without labels there is no K to infer: raise ValueError")
 
 
 
@@ -210,6 +268,16 @@ def test_empty_classes(student, rng):
     for name, value, expected in zip(("precision", "recall", "F1"), macro, reference_scores(y_true, y_pred, K)):
         check_scalar(value, expected.mean(), f"macro {name}, num_classes=5 with empty classes", rtol=1e-9,
                      hint="the macro mean runs over all K classes, the empty ones counting 0")
+
+
+def test_f1_of_a_weak_class(student, rng):
+    """precision_recall_f1: a class with precision 1/4 and recall 1/2 (their sum below 1) has F1 = 1/3"""
+    y_true, y_pred = np.array([0, 0, 0, 0, 1, 1]), np.array([1, 1, 1, 0, 1, 0])
+    order = rng.permutation(6)
+    _, _, f1 = student.precision_recall_f1(y_true[order], y_pred[order], average=None)
+    check_array(f1, reference_scores(y_true, y_pred, 2)[2], f"F1 per class of precision_recall_f1(y_true = "
+                f"{y_true[order].tolist()}, y_pred = {y_pred[order].tolist()}, average=None)", rtol=1e-9,
+                hint="F1 = 2 p r / (p + r) wherever p + r > 0 (not only where it exceeds 1)")
 
 
 def test_perfect_predictions(student, rng):

@@ -145,6 +145,21 @@ def test_momentum_shape_mismatch(student, rng):
             f"momentum_update with grad (2, 3) for param (3, 2): the ValueError should name both shapes, got {msg!r}")
 
 
+def test_momentum_lr_and_mu_range(student, rng):
+    """momentum_update: lr = 0 is allowed (only the velocity decays); lr < 0, mu = 1 or mu < 0 raise ValueError"""
+    p0, g, v0 = rng.normal(size=(2, 3)), rng.normal(size=(2, 3)), rng.normal(size=(2, 3))
+    p, v = p0.copy(), v0.copy()
+    student.momentum_update(p, g, v, 0.0, 0.5)
+    want_p, want_v = momentum_steps(p0, v0, [g], 0.0, 0.5)
+    check_array(v, want_v, "momentum_update(p, g, v, lr=0, mu=0.5): the velocity", rtol=1e-9, atol=1e-12,
+                hint="lr = 0 is a valid learning rate (v = 0.5 * v, then param + v): reject only lr < 0")
+    check_array(p, want_p, "momentum_update(p, g, v, lr=0, mu=0.5): the param", rtol=1e-9, atol=1e-12)
+    for lr, mu, why in ((-0.5, 0.9, "lr < 0"), (0.1, 1.0, "mu = 1 (mu must be < 1)"), (0.1, -0.1, "mu < 0")):
+        expect_raises(ValueError, student.momentum_update, p.copy(), g, v.copy(), lr, mu,
+                      call=f"momentum_update(p, g, v, lr={lr}, mu={mu})",
+                      hint=f"{why}: raise ValueError (lr >= 0 and 0 <= mu < 1; with mu = 1 the velocity never decays)")
+
+
 # ---------------------------------------------------------------- clip_gradients
 
 CLIP_HINT = ("clip by the GLOBAL norm: total = sqrt(sum over ALL arrays of sum(g ** 2)); if total > max_norm, "
@@ -437,8 +452,32 @@ def test_random_shift_reproducible_dtype_and_input(student, rng):
             f"images are {found} (None: not a shifted copy of its input)\nHint: {SHIFT_HINT}")
     check_array(X, before, "X after random_shift(X, rng, 2)", rtol=0, atol=0,
                 hint="shift a new array (np.zeros + copy, or a gather), never the caller's X")
-    check_array(student.random_shift(X, rng, 0), X, "random_shift(X, rng, max_shift=0)", rtol=0, atol=0,
+    draws = np.random.default_rng(9)
+    check_array(student.random_shift(X, draws, 0), X, "random_shift(X, rng, max_shift=0)", rtol=0, atol=0,
                 hint="with max_shift = 0 every offset is 0: the images come back unchanged")
+    require(draws.integers(2 ** 62) == np.random.default_rng(9).integers(2 ** 62),
+            "random_shift(X, rng, max_shift=0) drew from rng\nHint: with max_shift = 0 there is nothing to draw: "
+            "return a copy without touching rng (the docstring: no draws when max_shift is 0), so a run without "
+            "shifts sees the same random numbers afterwards")
+
+
+def test_random_shift_arguments(student, rng):
+    """random_shift: X must be 4-D (the message names its shape), max_shift an int >= 0 (np.int64 and 2.0 work)"""
+    X = rng.uniform(0.1, 1.0, size=(3, 1, 5, 5))
+    for bad in (X[0], X[None]):
+        call = f"random_shift(X {bad.shape}, rng, 1)"
+        msg = expect_raises(ValueError, student.random_shift, bad, rng, 1, call=call,
+                            hint="images come as (N, C, H, W): check X.ndim == 4 first and raise ValueError")
+        require(str(bad.shape) in msg, f"{call}: the ValueError should name X's shape {bad.shape}, got {msg!r}")
+    for bad in (-1, 1.5):
+        expect_raises(ValueError, student.random_shift, X, rng, bad, call=f"random_shift(X, rng, max_shift={bad})",
+                      hint="max_shift must be a whole number >= 0: raise ValueError")
+    want = student.random_shift(X, np.random.default_rng(3), 2)
+    for same in (np.int64(2), 2.0):
+        check_array(student.random_shift(X, np.random.default_rng(3), same), want,
+                    f"random_shift(X, np.random.default_rng(3), max_shift={same!r}) against max_shift=2", rtol=0,
+                    atol=0, hint="a whole number of another type (np.int64(2), 2.0) means the same shift: test it "
+                                 "by value (int(s) != s), never with `is`, and use int(max_shift) from then on")
 
 
 def test_random_shift_draws(student, rng):
@@ -760,6 +799,28 @@ def test_capstone_input_formats(student, rng):
                 hint="reshape (m, 784) rows to (m, 1, 28, 28) images (row-major), and accept both")
 
 
+def test_capstone_backward_bad_labels(student, rng):
+    """capstone_backward: labels that do not match the forward pass's images raise ValueError naming both"""
+    params = reference("ch4_5_optimization").init_capstone(rng)
+    _, cache = student.capstone_forward(params, rng.uniform(size=(4, 784)))
+    for y in (np.zeros((4, 1), dtype=np.int64), np.zeros(5, dtype=np.int64)):
+        call = f"capstone_backward(params, cache of 4 images, y {y.shape})"
+        msg = expect_raises(ValueError, student.capstone_backward, params, cache, y, call=call,
+                            hint="check y.shape == (m,) for the m images of the forward pass (a (m, 1) column "
+                                 "would index an (m, m) block of probs) and raise ValueError")
+        require(str(y.shape) in msg, f"{call}: the ValueError should name y's shape {y.shape}, got {msg!r}")
+
+
+def test_capstone_tiny_budget(student, rng):
+    """train_capstone: a budget too short for one mini-batch trains nothing (the clock is checked before each)"""
+    X, y = toy_digits(rng, 64)
+    X_val, y_val = toy_digits(rng, 16)
+    train_seed = int(rng.integers(2 ** 31))
+    got, want = run_both(student, (X, y), dict(time_budget=1e-6, X_val=X_val, y_val=y_val), train_seed)
+    check_same_training(got, want, f"train_capstone(X (64, 784), y, np.random.default_rng({train_seed}), "
+                                   "time_budget=1e-6, X_val, y_val): no time for a single step", 64, 16)
+
+
 def test_capstone_errors(student, rng):
     """train_capstone: mismatched labels, labels outside 0..9 and unscaled pixels raise ValueError at once"""
     X, y = toy_digits(rng, 40)
@@ -772,6 +833,17 @@ def test_capstone_errors(student, rng):
     bad[0] = 10
     expect_raises(ValueError, student.train_capstone, X, bad, rng, time_budget=30.0, max_epochs=1,
                   call="train_capstone(X, y with a label 10, rng)", hint="labels are digits 0..9: raise ValueError")
+    expect_raises(ValueError, student.train_capstone, X[:1], y[:1], rng, time_budget=30.0, max_epochs=1,
+                  call="train_capstone(X (1, 784), y (1,), rng) without X_val",
+                  hint="one image cannot be split into training and validation: raise ValueError when m < 2 "
+                       "and no validation set is given")
+    _, history = student.train_capstone(X[:2], y[:2], rng, time_budget=30.0, max_epochs=1)
+    require(len(history["val_loss"]) == 1, "train_capstone(X (2, 784), y (2,), rng, max_epochs=1): expected one "
+                                           f"epoch, got history['val_loss'] = {history['val_loss']}\nHint: two "
+                                           "images are enough: one for validation, one to train on")
+    expect_raises(ValueError, student.train_capstone, X, y, rng, time_budget=30.0, max_epochs=0,
+                  call="train_capstone(X, y, rng, max_epochs=0)", hint="max_epochs must be None or >= 1: raise "
+                                                                     "ValueError (0 epochs would train nothing)")
     expect_raises(ValueError, student.train_capstone, X * 255, y, rng, time_budget=30.0, max_epochs=1,
                   call="train_capstone(X * 255 (pixels 0..255), y, rng)",
                   hint="the pixels must be scaled to [0, 1] (pixel / 255): raise ValueError for values outside")

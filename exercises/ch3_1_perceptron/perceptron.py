@@ -60,6 +60,7 @@ def train_perceptron(X, y, lr, epochs, rng):
         ``epochs`` Python floats: ``losses[k]`` is the mean binary cross-entropy on the training set
         computed in epoch ``k`` BEFORE its update (so ``losses[0]`` is the loss of the initial weights).
         The cross-entropy clips the probabilities to ``[1e-12, 1 - 1e-12]`` before taking the log.
+        ``W`` and ``b`` are float32 for a float32 ``X``, float64 for any other (integer ``X`` too).
 
     Raises:
         ValueError: if ``X`` is not 2-D, ``y`` is not of shape ``(m,)`` (message names both shapes), or

@@ -43,7 +43,8 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
     ``i`` predicted as ``j``. Vectorised: one ``np.bincount`` (or ``np.add.at``), no Python loop over samples.
 
     Args:
-        y_true: true labels, integers of shape ``(m,)`` in ``0 .. K-1``.
+        y_true: true labels, integers of shape ``(m,)`` in ``0 .. K-1`` (floats are accepted when they are
+            whole numbers, like ``2.0``).
         y_pred: predicted labels, integers of shape ``(m,)`` in ``0 .. K-1``.
         num_classes: ``K``; ``None`` takes the largest label in either array plus one.
 
@@ -51,8 +52,9 @@ def confusion_matrix(y_true, y_pred, num_classes=None):
         Integer array of shape ``(K, K)``; its entries add up to ``m``.
 
     Raises:
-        ValueError: if the shapes differ or are not 1-D (the message names both), a label is negative or not
-            below ``num_classes`` (the message names it), or the labels are empty and ``num_classes`` is None.
+        ValueError: if the shapes differ or are not 1-D (the message names both), a label is not a whole number,
+            a label is negative or not below ``num_classes`` (the message names it), or the labels are empty and
+            ``num_classes`` is None.
 
     Example:
         >>> confusion_matrix(np.array([0, 1, 1, 2]), np.array([0, 2, 1, 2]))

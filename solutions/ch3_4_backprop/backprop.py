@@ -104,24 +104,25 @@ def train_mlp(X, y, layer_sizes, lr, epochs, batch_size, rng):
     X, y = np.asarray(X), np.asarray(y)
     if X.ndim != 2 or y.shape != (X.shape[0],) or X.shape[1] != layer_sizes[0]:
         raise ValueError(f"train_mlp: X of shape {X.shape} and y of shape {y.shape} do not fit "
-                         f"layer_sizes {list(layer_sizes)}; need X (m, {layer_sizes[0]}) and y (m,)")
+                         f"layer_sizes {list(layer_sizes)}; need X (m, {layer_sizes[0]}) and y (m,)")  # mutants: skip
     params = init_mlp(layer_sizes, rng)
     m = X.shape[0]
     history = []
     # A progress bar in a terminal or notebook; silent when the output is not one (as under the grader).
-    bar = tqdm(range(epochs), desc="train_mlp", unit="epoch", disable=None, leave=False)
+    bar = tqdm(range(epochs), desc="train_mlp", unit="epoch", disable=None, leave=False)  # mutants: skip
     for _ in bar:
         order = rng.permutation(m)
-        total, correct = 0.0, 0
+        total = 0.0
+        correct = 0  # mutants: skip (the training accuracy only the progress bar shows)
         for start in range(0, m, batch_size):
             idx = order[start:start + batch_size]
             yb = y[idx]
             probs, cache = forward_mlp(X[idx], params)
             total += cross_entropy(probs, yb) * len(idx)
-            correct += int((probs.argmax(axis=1) == yb).sum())
+            correct += int((probs.argmax(axis=1) == yb).sum())  # mutants: skip (shown, not returned)
             grads = backward_mlp(params, cache, yb)
             for key in params:
                 params[key] -= lr * grads[key]
         history.append(total / m)
-        bar.set_postfix(loss=f"{history[-1]:.4f}", train_acc=f"{correct / m:.3f}")
+        bar.set_postfix(loss=f"{history[-1]:.4f}", train_acc=f"{correct / m:.3f}")  # mutants: skip (display)
     return params, history

@@ -221,6 +221,7 @@ def random_shift(X, rng, max_shift=2):
         return X.copy()
     dy = rng.integers(-s, s + 1, size=N)
     dx = rng.integers(-s, s + 1, size=N)
+    # mutants: skip (the buffer's size: a larger one holds zeros the gather never reads)
     padded = np.zeros((N, C, H + 2 * s, W + 2 * s), X.dtype)
     padded[:, :, s:s + H, s:s + W] = X
     # out[n, c, y, x] = X[n, c, y - dy, x - dx] = padded[n, c, y - dy + s, x - dx + s]: one gather
@@ -446,6 +447,7 @@ def train_capstone(X, y, rng, *, time_budget=60.0, max_epochs=None, X_val=None, 
         epoch = len(history["val_loss"])
         order = rng.permutation(m)
         loss_sum = correct = seen = 0
+        # mutants: skip (the progress bar: display only)
         bar = tqdm(total=steps_per_epoch, desc=f"epoch {epoch + 1}", unit="batch", disable=None)
         out_of_time = False
         for begin in range(0, m, batch_size):
@@ -472,6 +474,7 @@ def train_capstone(X, y, rng, *, time_budget=60.0, max_epochs=None, X_val=None, 
             seen += len(idx)
             step += 1
             step_seconds = time.perf_counter() - step_start
+            # mutants: skip (display only)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
                             left=f"{max(0.0, time_budget - elapsed):.0f}s", refresh=False)
             bar.update(1)
@@ -487,6 +490,7 @@ def train_capstone(X, y, rng, *, time_budget=60.0, max_epochs=None, X_val=None, 
         history["val_loss"].append(val_loss)
         history["val_accuracy"].append(float(np.mean(val_probs.argmax(axis=1) == y_val)))
         history["seconds"].append(time.perf_counter() - start)
+        # mutants: skip (display only)
         bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
                         val_acc=f"{history['val_accuracy'][-1]:.3f}",
                         left=f"{max(0.0, time_budget - history['seconds'][-1]):.0f}s")

@@ -68,6 +68,7 @@ def train_perceptron(X, y, lr, epochs, rng):
         ``epochs`` Python floats: ``losses[k]`` is the mean binary cross-entropy on the training set
         computed in epoch ``k`` BEFORE its update (so ``losses[0]`` is the loss of the initial weights).
         The cross-entropy clips the probabilities to ``[1e-12, 1 - 1e-12]`` before taking the log.
+        ``W`` and ``b`` are float32 for a float32 ``X``, float64 for any other (integer ``X`` too).
 
     Raises:
         ValueError: if ``X`` is not 2-D, ``y`` is not of shape ``(m,)`` (message names both shapes), or
@@ -88,7 +89,8 @@ def train_perceptron(X, y, lr, epochs, rng):
         raise ValueError(f"train_perceptron: X of shape {X.shape} needs labels y of shape ({m},), "
                          f"got y of shape {y.shape}")
     if not np.isin(y, (0, 1)).all():
-        raise ValueError(f"train_perceptron: y must hold only 0 and 1, got the values {np.unique(y)[:10]}")
+        raise ValueError(f"train_perceptron: y must hold only 0 and 1, got the values "
+                         f"{np.unique(y)[:10]}")  # mutants: skip (wording)
     X = X.astype(X.dtype if X.dtype == np.float32 else np.float64, copy=False)
     Y = y.reshape(m, 1).astype(X.dtype)  # a column, like the (m, 1) probabilities
     W = rng.normal(0.0, 0.01, size=(n, 1)).astype(X.dtype)
