@@ -122,12 +122,15 @@ def test_confusion_infers_classes_from_both(student, rng):
                 hint="K = max(y_true.max(), y_pred.max()) + 1: a class may occur in the predictions only")
 
 
-@pytest.mark.parametrize("case", ["negative-true", "too-large-pred", "far-too-large-pred", "too-large-no-zero"])
+@pytest.mark.parametrize("case", ["minus-one-true", "negative-true", "too-large-pred", "far-too-large-pred",
+                                  "too-large-no-zero"])
 def test_confusion_label_range(student, rng, case):
     """confusion_matrix: a label outside 0..K-1 raises ValueError naming it"""
     y_true, y_pred = rng.integers(0, 3, size=8), rng.integers(0, 3, size=8)
     y_pred[0] = 0  # a 0 among the predictions: the message must name the bad label, not the smallest one
-    if case == "negative-true":
+    if case == "minus-one-true":
+        y_true[3], bad, kwargs = -1, "-1", {}
+    elif case == "negative-true":
         y_true[3], bad, kwargs = -4, "-4", {}
     elif case == "too-large-pred":
         y_pred[5], bad, kwargs = 3, "3", {"num_classes": 3}

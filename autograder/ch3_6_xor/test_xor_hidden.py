@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from autograder.reference import reference
-from dlcourse.testing import check_array, expect_raises
+from dlcourse.testing import check_array, expect_raises, require
 
 CORNERS = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 XOR = np.array([0, 1, 1, 0])
@@ -52,10 +52,30 @@ def test_forward_random(student, rng):
                     hint="A2 = sigmoid(A1 @ W2 + b2), shape (m, 1)")
 
 
+BAD_FORWARD = {"X-3-columns": ("X", (4, 3)), "X-1-column": ("X", (4, 1)), "X-1d": ("X", (2,)),
+               "X-3d": ("X", (4, 2, 1)), "W1-1d": ("W1", (2,)), "W1-1-row": ("W1", (1, 3)),
+               "W1-3-rows": ("W1", (3, 3)), "b1-long": ("b1", (4,)), "b1-short": ("b1", (1,)),
+               "b1-2d": ("b1", (1, 3)), "b1-column": ("b1", (3, 1)), "X-1-column": ("X", (4, 1)), "W1-1-row": ("W1", (1, 3)),
+               "W2-wide": ("W2", (3, 2)), "W2-1d": ("W2", (3,)), "W2-rows": ("W2", (2, 1)), "b2-long": ("b2", (2,)),
+               "b2-0d": ("b2", ())}
+
+
 def test_forward_rejects_bad_input(student, rng):
-    """forward_xor: X that is not (m, 2) raises ValueError"""
-    expect_raises(ValueError, student.forward_xor, random_params(rng, 3), np.ones((4, 3)),
-                  call="forward_xor(params, X (4, 3))", hint="check X.shape[1] == 2 (and the parameter shapes)")
+    """forward_xor: X that is not (m, 2), or parameters that do not fit together, raise ValueError naming shapes"""
+    for name, shape in BAD_FORWARD.values():
+        params, X = random_params(rng, 3), rng.uniform(size=(4, 2))
+        bad = rng.normal(size=shape)
+        if name == "X":
+            X = bad
+        else:
+            params[name] = bad
+        call = (f"forward_xor(params with W1 {np.shape(params['W1'])}, b1 {np.shape(params['b1'])}, W2 "
+                f"{np.shape(params['W2'])}, b2 {np.shape(params['b2'])}, X {X.shape})")
+        msg = expect_raises(ValueError, student.forward_xor, params, X, call=call,
+                            hint="check X (m, 2), W1 (2, h), b1 (h,), W2 (h, 1) and b2 (1,) with h = W1.shape[1] "
+                                 "(compare shapes with == or !=, not < or >), and raise ValueError")
+        require(str(shape) in msg, f"{call}: the ValueError should name the shape {shape} of {name}, got {msg!r}\n"
+                                   "Hint: put the offending shapes in the message")
 
 
 @pytest.mark.points(2)
@@ -86,6 +106,75 @@ def test_solves_xor(student, rng):
                                      "0.5 for two points, restart from new weights drawn from rng")
     check_array(student.predict_xor(params, CORNERS), XOR, "predict_xor(train_xor(rng), corners)", rtol=0, atol=0,
                 hint="predict_xor must agree with the forward pass: " + PREDICT_HINT)
+
+
+@pytest.mark.parametrize("hidden, lr, epochs, tries", [(2, 0.3, 3, 3), (3, 1.0, 12, 4), (5, 2.0, 40, 5),
+                                                      (3, 1.0, 0, 40), (2, 0.5, 2, 40), (2, 500.0, 20, 10)],
+                         ids=["3-short-tries", "4-tries", "5-tries", "40-untrained-tries", "40-short-tries",
+                              "saturating"])
+def test_train_against_reference(student, rng, hidden, lr, epochs, tries):
+    """train_xor: short runs from a seed give the reference's parameters (steps, restarts, the best try)"""
+    # Many unsolved tries make the choice of the best one (by the clipped loss) matter. A huge learning rate
+    # saturates the sigmoid to exactly 0 or 1 on wrong points, where only the clipping keeps the loss finite,
+    # and fully saturated tries tie (the earlier one wins): six seeds, as one seed may show neither.
+    for seed in rng.integers(2**31, size=6 if lr > 100 else 1).tolist():
+        check_train_xor(student, seed, hidden, lr, epochs, tries)
+
+
+def check_train_xor(student, seed, hidden, lr, epochs, tries):
+    """The student's train_xor against the reference's from the same seed, parameter by parameter."""
+    call = f"train_xor(np.random.default_rng({seed}), hidden={hidden}, lr={lr}, epochs={epochs}, tries={tries})"
+    got = checked_params(student.train_xor(np.random.default_rng(seed), hidden=hidden, lr=lr, epochs=epochs,
+                                           tries=tries), hidden, call)
+    want = reference("ch3_6_xor").train_xor(np.random.default_rng(seed), hidden=hidden, lr=lr, epochs=epochs,
+                                            tries=tries)
+    for key in ("W1", "b1", "W2", "b2"):
+        check_array(got[key], want[key], f"{call}: params[{key!r}]", rtol=1e-7, atol=1e-10,
+                    hint="each try: W1 = rng.normal(0, 0.5, (2, hidden)), then W2 = rng.normal(0, 0.5, (hidden, 1)), "
+                         "zero biases; `epochs` full-batch steps (dZ2 = (A2 - Y) / 4, dZ1 = dZ2 @ W2.T * (1 - A1**2)); "
+                         "return the first try that gets all four points right, else the try with the lowest "
+                         "clipped cross-entropy (best is None or loss < best_loss, keeping the earlier on a tie)")
+
+
+# Runs that never solve XOR (one hidden unit; or a huge learning rate that saturates the outputs at exactly 0
+# or 1, where only the clipping keeps the loss finite, and tries end on the same clipped loss): the returned
+# parameters are those of the try with the lowest clipped cross-entropy, the earlier one on a tie.
+@pytest.mark.points(2)
+@pytest.mark.parametrize("hidden, lr, epochs", [(1, 3.0, 10), (1, 1e4, 3), (2, 1e4, 3)],
+                         ids=["1-unit", "1-unit-saturated", "2-units-saturated"])
+def test_train_keeps_lowest_loss_try(student, rng, hidden, lr, epochs):
+    """train_xor: when no try solves XOR, the try with the lowest clipped loss (the earlier on a tie)"""
+    ref = reference("ch3_6_xor")
+    for seed in rng.integers(2**31, size=8):
+        call = f"train_xor(np.random.default_rng({seed}), hidden={hidden}, lr={lr}, epochs={epochs}, tries=10)"
+        got = checked_params(student.train_xor(np.random.default_rng(seed), hidden=hidden, lr=lr, epochs=epochs,
+                                               tries=10), hidden, call)
+        want = ref.train_xor(np.random.default_rng(seed), hidden=hidden, lr=lr, epochs=epochs, tries=10)
+        for key in ("W1", "b1", "W2", "b2"):
+            check_array(got[key], want[key], f"{call}: params[{key!r}]", rtol=1e-7, atol=1e-10,
+                        hint="no try solves XOR here, so return the try with the lowest loss "
+                             "-mean(Y * log(A2) + (1 - Y) * log(1 - A2)) with A2 clipped to [1e-12, 1 - 1e-12] "
+                             "(outputs saturated at 0 or 1 otherwise give log(0)); keep a new try only when its loss "
+                             "is strictly lower (loss < best_loss), so the earlier try wins a tie")
+
+
+def test_train_rejects_hidden_below_one(student, rng):
+    """train_xor: hidden below 1 raises ValueError"""
+    for hidden in (0, -1):
+        expect_raises(ValueError, student.train_xor, rng, hidden=hidden, epochs=5,
+                      call=f"train_xor(rng, hidden={hidden}, epochs=5)",
+                      hint="check `if hidden < 1: raise ValueError(...)` before drawing any weights")
+
+
+@pytest.mark.points(2)
+def test_predict_exactly_half_is_class_0(student):
+    """predict_xor: a probability of exactly 0.5 is class 0 (class 1 means above 0.5)"""
+    params = {"W1": np.ones((2, 1)), "b1": np.array([-1.0]), "W2": np.ones((1, 1)), "b2": np.zeros(1)}
+    X = np.array([[0.0, 0.0], [0.5, 0.5], [1.0, 1.0], [0.25, 0.75], [2.0, 0.0]])
+    check_array(student.predict_xor(params, X), (true_forward(params, X)[1][:, 0] > 0.5).astype(int),
+                "predict_xor(W1 [[1], [1]], b1 [-1], W2 [[1]], b2 [0], X [[0, 0], [0.5, 0.5], [1, 1], [0.25, 0.75], "
+                "[2, 0]]) (rows 2 and 4 give A2 = 0.5 exactly)", rtol=0, atol=0,
+                hint="class 1 only where A2 > 0.5 (strictly): A2 = 0.5 is class 0, so use >, not >=")
 
 
 def test_reproducible(student, rng):

@@ -8,6 +8,10 @@ method calls and attribute reads are round trips returning plain data. Files are
 own working folder, so save/load use a bare file name.
 """
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -202,6 +206,33 @@ def test_save_load_missing_file(student, tmp_path, monkeypatch):
                   hint="let np.load's FileNotFoundError through; do not catch it and return None or an empty network")
 
 
+def test_load_rejects_foreign_archive(student):
+    """NeuralNetwork.load: an .npz archive not written by save, or holding a pickle, raises ValueError"""
+    # The student's code runs as another user: the archives go to a folder it can read.
+    folder = Path(tempfile.mkdtemp(prefix="dlcourse-npz-"))
+    try:
+        folder.chmod(0o755)
+        archives = {"weights.npz": dict(W1=np.ones((2, 3)), b1=np.zeros(3)),  # an object array is a pickle
+                    "pickled.npz": dict(layer_sizes=np.array([2, 3], dtype=object), activation=np.str_("relu"),
+                                        lr=np.float64(0.1), epochs=np.int64(1), batch_size=np.int64(8),
+                                        l2=np.float64(0.0), seed=np.int64(0), history=np.zeros(1),
+                                        W1=np.ones((2, 3)), b1=np.zeros(3))}
+        for name, arrays in archives.items():
+            with open(folder / name, "wb") as f:
+                np.savez(f, **arrays)
+            (folder / name).chmod(0o644)
+        expect_raises(ValueError, student.NeuralNetwork.load, str(folder / "weights.npz"),
+                      call="NeuralNetwork.load(path) of an archive holding only W1 and b1",
+                      hint="an archive without the settings save writes (layer_sizes, activation, ...) is not a "
+                           "network: catch the KeyError of the missing entry and raise ValueError saying so")
+        expect_raises(ValueError, student.NeuralNetwork.load, str(folder / "pickled.npz"),
+                      call="NeuralNetwork.load(path) of an archive holding a pickled object array",
+                      hint="open archives with np.load(path, allow_pickle=False): unpickling a file from elsewhere "
+                           "can run any code, and save never writes object arrays")
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 # ---------------------------------------------------------------- errors
 
 @pytest.mark.points(2)
@@ -265,6 +296,112 @@ def test_bad_settings(student):
             f"NeuralNetwork(..., activation='swish'): the ValueError should name 'relu' and 'sigmoid', got {msg!r}")
     expect_raises(ValueError, student.NeuralNetwork, [4], call="NeuralNetwork([4])",
                   hint="a network needs at least an input size and a number of classes")
+
+
+@pytest.mark.parametrize("kwargs", [dict(layer_sizes=[2, 0, 3]), dict(layer_sizes=[0, 3]), dict(lr=0.0),
+                                    dict(lr=-0.1), dict(epochs=-1), dict(batch_size=0), dict(l2=-0.01)],
+                         ids=["hidden-0", "input-0", "lr-0", "lr-negative", "epochs-negative", "batch-0",
+                              "l2-negative"])
+def test_settings_out_of_range(student, kwargs):
+    """NeuralNetwork: a size below 1, lr <= 0, epochs < 0, batch_size < 1 or l2 < 0 raise ValueError"""
+    args = {"layer_sizes": [2, 4, 3], **kwargs}
+    call = "NeuralNetwork(" + ", ".join(f"{k}={v!r}" for k, v in args.items()) + ")"
+    expect_raises(ValueError, student.NeuralNetwork, args.pop("layer_sizes"), **args, call=call,
+                  hint="check every setting in the constructor: sizes >= 1, lr > 0, epochs >= 0, batch_size >= 1, "
+                       "l2 >= 0 (compare with the bound itself: lr = 0 is not allowed, epochs = 0 and l2 = 0 are)")
+
+
+def test_settings_at_their_bounds(student, rng):
+    """NeuralNetwork: epochs = 0 (the initial network), batch_size = 1, l2 = 0 and one-unit layers are allowed"""
+    X, y = blobs(rng, per=3, spread=SPREAD)
+    for kwargs in (dict(epochs=0), dict(batch_size=1, epochs=1), dict(l2=0.0, epochs=1)):
+        net = student.NeuralNetwork([2, 1, 3], lr=0.1, seed=4, **kwargs).fit(X, y)
+        ref = reference("ch5_1_network").NeuralNetwork([2, 1, 3], lr=0.1, seed=4, **kwargs).fit(X, y)
+        settings = ", ".join(f"{k}={v}" for k, v in kwargs.items())
+        where = f"NeuralNetwork([2, 1, 3], lr=0.1, seed=4, {settings}).fit(X, y)"
+        require(len(net.history_) == len(ref.history_), f"{where}: history_ has {len(net.history_)} entries, expected "
+                                                        f"{len(ref.history_)} (one per epoch)")
+        for key in ref.params_:
+            check_array(net.params_[key], ref.params_[key], f"{where}: params_[{key!r}]", rtol=1e-9, atol=1e-12,
+                        hint="epochs = 0 leaves the initial parameters (init_deep from default_rng(seed)); "
+                             "batch_size = 1 takes one step per sample")
+
+
+@pytest.mark.parametrize("l2, activation, batch_size", [(0.0, "relu", 7), (0.05, "relu", 16), (0.02, "sigmoid", 5)],
+                         ids=["plain", "l2", "l2-sigmoid"])
+def test_fit_against_reference(student, rng, l2, activation, batch_size):
+    """NeuralNetwork.fit: 3 epochs from a seed give the reference's history_ and params_ (batches, steps, L2)"""
+    X, y = blobs(rng, per=9, spread=SPREAD)
+    seed = int(rng.integers(2**31))
+    settings = dict(activation=activation, lr=0.3, epochs=3, batch_size=batch_size, l2=l2, seed=seed)
+    net = student.NeuralNetwork([2, 5, 3], **settings).fit(X, y)
+    ref = reference("ch5_1_network").NeuralNetwork([2, 5, 3], **settings).fit(X, y)
+    where = f"NeuralNetwork([2, 5, 3], {', '.join(f'{k}={v!r}' for k, v in settings.items())}).fit(X (27, 2), y)"
+    check_array(np.asarray(net.history_, dtype=np.float64), np.asarray(ref.history_), f"{where}: history_",
+                rtol=1e-7, atol=1e-10,
+                hint="history_[e] = sum over the epoch's mini-batches of (loss BEFORE the step, plus the L2 penalty "
+                     "lam / 2 * sum W^2 when l2 > 0) * len(batch), divided by m")
+    for key in ref.params_:
+        check_array(net.params_[key], ref.params_[key], f"{where}: params_[{key!r}]", rtol=1e-7, atol=1e-10,
+                    hint="rng = np.random.default_rng(seed); init_deep(layer_sizes, rng, activation); every epoch "
+                         "iterate_minibatches(X, y, batch_size, rng); per batch: grads (+ lam * W for the weights "
+                         "when l2 > 0), params_[k] -= lr * grads[k]")
+
+
+@pytest.mark.parametrize("case", ["X-1d", "X-3d", "X-narrow", "X-wide", "X-empty", "y-column", "y-long"])
+def test_fit_rejects_bad_shapes(student, rng, case):
+    """NeuralNetwork.fit: X not (m, n_in) with m >= 1, or y not (m,), raise ValueError naming the shape"""
+    X, y = blobs(rng, per=3, spread=SPREAD)
+    X, y = {"X-1d": (X[0], y[:2]), "X-3d": (X[:, :, None] * np.ones(2), y), "X-narrow": (X[:, :1], y),
+            "X-wide": (np.hstack([X, X]), y), "X-empty": (X[:0], y[:0]), "y-column": (X, y[:, None]),
+            "y-long": (X, np.append(y, 0))}[case]
+    call = f"NeuralNetwork([2, 4, 3], batch_size=4).fit(X {X.shape}, y {y.shape})"
+    msg = expect_raises(ValueError, student.NeuralNetwork([2, 4, 3], epochs=1, batch_size=4).fit, X, y, call=call,
+                        hint="check X.ndim == 2, X.shape[1] == layer_sizes[0], X.shape[0] >= 1 and y.shape == (m,) "
+                             "(== / !=, not < or >) before training, and raise ValueError")
+    named = y.shape if case.startswith("y") else X.shape
+    require(str(named) in msg, f"{call}: the ValueError should name the shape {named}, got {msg!r}")
+
+
+def test_fit_rejects_fractional_labels(student, rng):
+    """NeuralNetwork.fit: labels that are not whole numbers (1.5) raise ValueError; 2.0 is label 2"""
+    X, y = blobs(rng, per=3, spread=SPREAD)
+    bad = y.astype(float)
+    bad[1] = 1.5
+    expect_raises(ValueError, student.NeuralNetwork([2, 4, 3], epochs=1).fit, X, bad,
+                  call="NeuralNetwork([2, 4, 3]).fit(X, y with a label 1.5)",
+                  hint="labels must be whole numbers: compare y.astype(np.int64) with y (astype alone truncates 1.5)")
+    net = student.NeuralNetwork([2, 4, 3], epochs=2, seed=3).fit(X, y.astype(float))
+    ref = reference("ch5_1_network").NeuralNetwork([2, 4, 3], epochs=2, seed=3).fit(X, y)
+    check_array(np.asarray(net.history_, dtype=np.float64), np.asarray(ref.history_),
+                "NeuralNetwork([2, 4, 3], epochs=2, seed=3).fit(X, y as floats 0.0, 1.0, 2.0): history_", rtol=1e-7,
+                atol=1e-10, hint="whole-number float labels are labels: convert them with .astype(np.int64)")
+
+
+def test_fit_without_class_zero(student, rng):
+    """NeuralNetwork.fit: labels that never use class 0 (only 1 and 2 of 3) are valid"""
+    X, y = blobs(rng, per=4, spread=SPREAD)
+    keep = y > 0
+    net = student.NeuralNetwork([2, 4, 3], epochs=2, seed=1).fit(X[keep], y[keep])
+    ref = reference("ch5_1_network").NeuralNetwork([2, 4, 3], epochs=2, seed=1).fit(X[keep], y[keep])
+    check_array(np.asarray(net.history_, dtype=np.float64), np.asarray(ref.history_),
+                "NeuralNetwork([2, 4, 3], epochs=2, seed=1).fit(X, y with labels 1 and 2 only): history_", rtol=1e-7,
+                atol=1e-10, hint="a class may be absent from the training labels: check 0 <= label < K, nothing more")
+
+
+def test_predict_and_score_reject_bad_shapes(student, rng):
+    """NeuralNetwork.predict_proba / score: X not (m, n_in) or y not matching raise ValueError"""
+    X, y = blobs(rng, per=3, spread=SPREAD)
+    net = student.NeuralNetwork([2, 4, 3], epochs=1).fit(X, y)
+    for bad in (X[0], X[:, :, None] * np.ones(2), X[:, :1], np.hstack([X, X])):
+        call = f"predict_proba(X {bad.shape}) of a fitted NeuralNetwork([2, 4, 3])"
+        msg = expect_raises(ValueError, net.predict_proba, bad, call=call,
+                            hint="check X.ndim == 2 and X.shape[1] == layer_sizes[0], and raise ValueError")
+        require(str(bad.shape) in msg, f"{call}: the ValueError should name X's shape {bad.shape}, got {msg!r}")
+    for bad in (y[:-1], np.append(y, 0), y[:, None]):
+        expect_raises(ValueError, net.score, X, bad, call=f"score(X {X.shape}, y {bad.shape})",
+                      hint="y needs one label per row of X: check y.shape == (m,) (a (m, 1) column would broadcast "
+                           "into an (m, m) comparison) and raise ValueError")
 
 
 # ---------------------------------------------------------------- reproducibility, L2, inputs
