@@ -112,21 +112,66 @@ def test_max_pool_input_not_modified(student, rng):
                 hint=OVERLAP_HINT)
 
 
-@pytest.mark.parametrize("case", ["window-too-large", "X-not-4d", "size-zero"])
+POOL_BAD = {"window-too-large": ((1, 2, 3, 5), 4, 2), "window-too-wide": ((1, 2, 5, 3), 4, 1),
+            "X-3d": ((3, 5, 4), 2, 2), "X-5d": ((1, 1, 4, 4, 1), 2, 2), "size-zero": ((1, 2, 3, 5), 0, 2),
+            "size-fraction": ((1, 2, 3, 5), 1.5, 2), "stride-zero": ((1, 2, 3, 5), 2, 0),
+            "stride-fraction": ((1, 2, 3, 5), 2, 1.5), "stride-negative": ((1, 2, 3, 5), 2, -1)}
+
+
+@pytest.mark.parametrize("case", sorted(POOL_BAD))
 def test_max_pool_rejects_bad_input(student, case):
-    """max_pool: a window larger than the image, or X not 4-D, raises ValueError"""
-    X, size, stride = np.ones((1, 2, 3, 5)), 2, 2
-    if case == "window-too-large":
-        size = 4
-    elif case == "X-not-4d":
-        X = np.ones((3, 5))
-    else:
-        size = 0
+    """max_pool: X not 4-D, a window larger than the image, or size/stride not whole numbers >= 1 raise ValueError"""
+    shape, size, stride = POOL_BAD[case]
+    X = np.ones(shape)
     call = f"max_pool(X {X.shape}, size={size}, stride={stride})"
     msg = expect_raises(ValueError, student.max_pool, X, size, stride, call=call,
-                        hint="check X.ndim == 4, size >= 1, stride >= 1 and size <= H, W; raise ValueError")
-    if case != "size-zero":
+                        hint="check X.ndim == 4, size and stride whole numbers >= 1 (int(v) == v), and size <= H, W; "
+                             "raise ValueError")
+    if case.startswith(("window", "X")):
         assert str(X.shape) in msg, f"{call}: the ValueError should name X's shape {X.shape}, got {msg!r}"
+
+
+def test_max_pool_numpy_integers_and_big_windows(student, rng):
+    """max_pool: np.int64 size/stride work; a 12x12 window (144 positions) finds its maximum, forward and backward"""
+    X = distinct_values(rng, (2, 2, 6, 6))
+    check_array(student.max_pool(X, np.int64(2), np.int64(2))[0], ref_max_pool(X, 2, 2),
+                "max_pool(X (2, 2, 6, 6), size=np.int64(2), stride=np.int64(2))", rtol=0, atol=0,
+                hint="a NumPy integer is a whole number too: compare by value (int(size) == size), then use int(size)")
+    X = distinct_values(rng, (1, 2, 24, 24))
+    out, cache = student.max_pool(X, 12, 12)
+    check_array(out, ref_max_pool(X, 12, 12), "max_pool(X (1, 2, 24, 24), size=12, stride=12)", rtol=0, atol=0)
+    dout = rng.normal(size=out.shape)
+    check_array(student.max_pool_backward(dout, cache), ref_max_pool_backward(dout, X, 12, 12),
+                "max_pool_backward after max_pool(X (1, 2, 24, 24), size=12, stride=12)", rtol=1e-12,
+                hint="a 12x12 window has 144 positions: an argmax index kept in int8 (at most 127) wraps around")
+
+
+def test_max_pool_other_dtypes_become_float64(student, rng):
+    """max_pool / max_pool_backward: float16 and integer input give float64 (only float32 is kept)"""
+    X = distinct_values(rng, (1, 2, 4, 4))
+    for kind, Xk in (("float16", X.astype(np.float16)), ("int64", np.round(X * 100).astype(np.int64))):
+        out, cache = student.max_pool(Xk, 2, 2)
+        check_array(out, ref_max_pool(Xk.astype(np.float64), 2, 2), f"max_pool({kind} X (1, 2, 4, 4), 2, 2)",
+                    rtol=0, atol=0, dtype=np.float64,
+                    hint="only float32 keeps its dtype; anything else (float16, integers) becomes float64")
+    _, cache = student.max_pool(X, 2, 2)
+    dout = rng.normal(size=(1, 2, 2, 2)).astype(np.float16)
+    check_array(student.max_pool_backward(dout, cache), ref_max_pool_backward(dout.astype(np.float64), X, 2, 2),
+                "max_pool_backward(float16 dout, cache)", rtol=0, atol=0, dtype=np.float64,
+                hint="dX is float32 for a float32 dout, else float64")
+
+
+@pytest.mark.parametrize("dout_shape", [(1, 2, 2, 3), (1, 2, 3, 2), (1, 2, 2), (2, 2, 2, 2)],
+                         ids=["wider", "taller", "3d", "more-images"])
+def test_max_pool_backward_rejects_wrong_dout(student, rng, dout_shape):
+    """max_pool_backward: a dout not shaped like the forward output raises ValueError naming both shapes"""
+    _, cache = student.max_pool(distinct_values(rng, (1, 2, 4, 4)), 2, 2)
+    call = f"max_pool_backward(dout {dout_shape}, cache of an output (1, 2, 2, 2))"
+    msg = expect_raises(ValueError, student.max_pool_backward, np.ones(dout_shape), cache, call=call,
+                        hint="check dout.shape == the forward output's shape (== or !=, not < or >) and raise "
+                             "ValueError naming both")
+    assert str(dout_shape) in msg and "(1, 2, 2, 2)" in msg, (
+        f"{call}: the ValueError should name both shapes, got {msg!r}")
 
 
 # ---------------------------------------------------------------- max_pool backward
@@ -270,6 +315,19 @@ def test_init_cnn_he_scale(student, rng):
                       "square root the standard deviation; a filter's fan_in is C * 3 * 3")
 
 
+def test_init_cnn_documented_draws(student, rng):
+    """init_cnn: W1 then W2 drawn as documented (standard normals times sqrt(2 / fan_in)) from the rng given"""
+    seed = int(rng.integers(2**31))
+    params = student.init_cnn((2, 6, 8), 3, 4, np.random.default_rng(seed))
+    draws = np.random.default_rng(seed)
+    W1 = draws.standard_normal((3, 2, 3, 3)) * np.sqrt(2 / 18)
+    W2 = draws.standard_normal((3 * 3 * 4, 4)) * np.sqrt(2 / 36)
+    for key, want in (("W1", W1), ("W2", W2)):
+        check_array(params[key], want, f"init_cnn((2, 6, 8), 3, 4, np.random.default_rng({seed}))[{key!r}]",
+                    rtol=1e-12, atol=0, hint="W1 = rng.standard_normal((F, C, 3, 3)) * sqrt(2 / (C * 9)), then "
+                                             "W2 = rng.standard_normal((D, K)) * sqrt(2 / D), in that order")
+
+
 def test_init_cnn_reproducible(student):
     """init_cnn: the same seed gives the same parameters, another seed others"""
     a = student.init_cnn((1, 6, 6), 3, 2, np.random.default_rng(5))
@@ -299,8 +357,8 @@ def random_cnn(rng, N, C, H, W, F, K):
 
 
 @pytest.mark.points(3)
-@pytest.mark.parametrize("dims", [(4, 1, 8, 8, 3, 5), (3, 2, 6, 10, 4, 3), (2, 3, 7, 9, 2, 4)],
-                         ids=["mnist-like", "non-square", "odd-size"])
+@pytest.mark.parametrize("dims", [(4, 1, 8, 8, 3, 5), (3, 2, 6, 10, 4, 3), (2, 3, 7, 9, 2, 4), (2, 1, 16, 16, 5, 3)],
+                         ids=["mnist-like", "non-square", "odd-size", "320-values"])
 def test_cnn_forward_matches_reference(student, rng, dims):
     """cnn_forward: probabilities and cache against the reference layers"""
     X, params = random_cnn(rng, *dims)
@@ -340,6 +398,27 @@ def test_cnn_forward_float32_kept(student, rng):
         "probs"], "cnn_forward in float32", rtol=1e-4, atol=1e-5, dtype=np.float32)
 
 
+@pytest.mark.parametrize("input_shape, F, K", [((1, 6), 2, 3), ((1, 6, 6, 1), 2, 3), ((0, 6, 6), 2, 3),
+                                              ((1, 1, 6), 2, 3), ((1, 6, 1), 2, 3), ((1, 6, 6), 0, 3),
+                                              ((1, 6, 6), 2, 0)],
+                         ids=["2-numbers", "4-numbers", "C-0", "H-1", "W-1", "F-0", "K-0"])
+def test_init_cnn_rejects_bad_sizes(student, rng, input_shape, F, K):
+    """init_cnn: input_shape not 3 numbers, C < 1, H or W < 2, F < 1 or K < 1 raise ValueError"""
+    expect_raises(ValueError, student.init_cnn, input_shape, F, K, rng,
+                  call=f"init_cnn(input_shape={input_shape}, num_filters={F}, num_classes={K}, rng)",
+                  hint="input_shape is (C, H, W) of one image: C >= 1 and H, W >= 2 (one 2x2 pooling window), at "
+                       "least one filter and one class; raise ValueError otherwise")
+
+
+def test_init_cnn_smallest_sizes(student, rng):
+    """init_cnn: the smallest valid network (1 channel, 2x2 image, 1 filter, 1 class) has the documented shapes"""
+    params = student.init_cnn((1, 2, 2), 1, 1, np.random.default_rng(3))
+    want = {"W1": (1, 1, 3, 3), "b1": (1,), "W2": (1, 1), "b2": (1,)}
+    got = {k: np.shape(params[k]) for k in want} if isinstance(params, dict) and set(want) <= set(params) else params
+    assert got == want, (f"init_cnn((1, 2, 2), num_filters=1, num_classes=1, rng): expected the shapes {want}, got "
+                         f"{got}\nHint: H, W = 2 are valid (one pooled value each): reject only H or W below 2")
+
+
 def test_cnn_forward_rejects_wrong_W2(student, rng):
     """cnn_forward: a W2 that does not fit the flattened maps raises ValueError naming its shape"""
     X, params = random_cnn(rng, 2, 1, 6, 6, 2, 3)
@@ -348,3 +427,10 @@ def test_cnn_forward_rejects_wrong_W2(student, rng):
                         call="cnn_forward(X (2, 1, 6, 6), params with W2 (72, 3)); the pooled maps flatten to 18",
                         hint="check W2.shape[0] == F * (H // 2) * (W // 2) and raise ValueError naming the shapes")
     assert "(72, 3)" in msg, f"cnn_forward: the ValueError should name W2's shape (72, 3), got {msg!r}"
+    for W2 in (np.ones(18), np.ones((9, 3)), np.ones((18, 3, 1))):
+        params["W2"] = W2
+        call = f"cnn_forward(X (2, 1, 6, 6), params with W2 {W2.shape}); the pooled maps flatten to 18"
+        msg = expect_raises(ValueError, student.cnn_forward, X, params, call=call,
+                            hint="check W2.ndim == 2 and W2.shape[0] == F * (H // 2) * (W // 2) (== / !=, not < "
+                                 "or >) and raise ValueError naming the shapes")
+        assert str(W2.shape) in msg, f"{call}: the ValueError should name W2's shape {W2.shape}, got {msg!r}"
