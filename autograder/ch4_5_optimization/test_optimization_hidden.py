@@ -160,6 +160,34 @@ def test_momentum_lr_and_mu_range(student, rng):
                       hint=f"{why}: raise ValueError (lr >= 0 and 0 <= mu < 1; with mu = 1 the velocity never decays)")
 
 
+@pytest.mark.parametrize("shapes", [((3, 2), (3, 2), (3, 1)), ((3, 1), (3, 2), (3, 2)), ((3, 3), (3, 2), (3, 2)),
+                                    ((3, 2), (3, 2), (3, 3)), ((3, 2), (3, 3), (3, 2))],
+                         ids=["velocity-narrow", "param-narrow", "param-wide", "velocity-wide", "grad-wide"])
+def test_momentum_any_shape_mismatch(student, shapes):
+    """momentum_update: param, grad and velocity must all have one shape (ValueError naming the odd one)"""
+    p, g, v = (np.zeros(shape) for shape in shapes)
+    call = f"momentum_update(param {p.shape}, grad {g.shape}, velocity {v.shape}, 0.1, 0.9)"
+    msg = expect_raises(ValueError, student.momentum_update, p, g, v, 0.1, 0.9, call=call,
+                        hint="check param.shape == grad.shape == velocity.shape (== on all three, not >= or <=) "
+                             "before updating, and raise ValueError naming the shapes")
+    odd = next(shape for shape in shapes if shapes.count(shape) == 1)
+    require(str(odd) in msg, f"{call}: the ValueError should name the shapes, {odd} among them, got {msg!r}")
+
+
+def test_momentum_needs_float_arrays(student, rng):
+    """momentum_update: param and velocity must be float arrays (updated in place): TypeError otherwise"""
+    g = rng.normal(size=3)
+    for what, p, v in (("an int param", np.zeros(3, dtype=np.int64), np.zeros(3)),
+                       ("an int velocity", np.zeros(3), np.zeros(3, dtype=np.int64)),
+                       ("a list param", [0.0, 0.0, 0.0], np.zeros(3)), ("a bool velocity", np.zeros(3),
+                                                                         np.zeros(3, dtype=bool))):
+        expect_raises(TypeError, student.momentum_update, p, g, v, 0.1, 0.5, call=f"momentum_update with {what}",
+                      hint="param and velocity are changed in place: both must be numpy arrays of floats "
+                           "(dtype.kind == 'f'); raise TypeError otherwise")
+    expect_raises(ValueError, student.momentum_update, np.zeros(3), g, np.zeros(3), 0.1, 1.5,
+                  call="momentum_update(p, g, v, lr=0.1, mu=1.5)", hint="mu must lie in [0, 1): raise ValueError")
+
+
 # ---------------------------------------------------------------- clip_gradients
 
 CLIP_HINT = ("clip by the GLOBAL norm: total = sqrt(sum over ALL arrays of sum(g ** 2)); if total > max_norm, "
@@ -371,6 +399,27 @@ def test_early_stopping_array_input(student):
     got = student.early_stopping(np.array([3.0, 2.0, 2.5, 2.25, 2.125]), 3)
     require(isinstance(got, (bool, np.bool_)) and bool(got),
             f"early_stopping(np.array([3, 2, 2.5, 2.25, 2.125]), patience=3): expected True, got {got!r}")
+
+
+def test_early_stopping_patience_forms(student):
+    """early_stopping: patience 1 and np.int64 work; 1.5 raises; all-NaN losses never stop"""
+    losses = [1.0, 0.8, 0.9, 0.95]
+    for patience, want in ((1, True), (np.int64(2), True), (2.0, True), (3, False)):
+        got = student.early_stopping(losses, patience)
+        require(got is want or (isinstance(got, (bool, np.bool_)) and bool(got) == want),
+                f"early_stopping({losses}, patience={patience!r}): expected {want}, got {got!r}\nHint: any whole "
+                "number >= 1 is a patience (compare int(p) == p by value, never with `is`)")
+    for losses_k, patience in (([1.0, 0.8, 0.9, 0.7], 1), ([1.0, 0.5, 2.0, 2.0, 2.0], 4)):
+        got = student.early_stopping(losses_k, patience)
+        require(not got, f"early_stopping({losses_k}, patience={patience}): expected False (the last {patience} "
+                         f"losses include one below the best before them), got {got!r}\nHint: compare the best of "
+                         "losses[:n - patience] with every one of losses[n - patience:]")
+    expect_raises(ValueError, student.early_stopping, losses, 1.5, call=f"early_stopping({losses}, patience=1.5)",
+                  hint="patience counts epochs: a whole number >= 1, else ValueError")
+    nan = float("nan")
+    got = student.early_stopping([nan, nan, nan], 3)
+    require(not got, f"early_stopping([nan, nan, nan], patience=3): expected False, got {got!r}\nHint: with no more "
+                     "than `patience` losses there is nothing to compare with yet: return False")
 
 
 def test_early_stopping_bad_arguments(student):
@@ -841,6 +890,16 @@ def test_capstone_errors(student, rng):
     require(len(history["val_loss"]) == 1, "train_capstone(X (2, 784), y (2,), rng, max_epochs=1): expected one "
                                            f"epoch, got history['val_loss'] = {history['val_loss']}\nHint: two "
                                            "images are enough: one for validation, one to train on")
+    for kwargs in (dict(time_budget=0.0), dict(time_budget=-0.5), dict(time_budget=-1.0),
+                   dict(time_budget=30.0, max_epochs=1.5), dict(time_budget=30.0, y_val=y[:5])):
+        shown = ", ".join(f"{k}={'y_val (5,)' if k == 'y_val' else v}" for k, v in kwargs.items())
+        expect_raises(ValueError, student.train_capstone, X, y, rng, **kwargs,
+                      call=f"train_capstone(X, y, rng, {shown})",
+                      hint="time_budget must be > 0, max_epochs a whole number >= 1 (or None), and X_val and y_val "
+                           "come together or not at all: raise ValueError before training")
+    _, history = student.train_capstone(X[:8], y[:8], rng, time_budget=30.0, max_epochs=np.int64(1))
+    require(len(history["val_loss"]) == 1, "train_capstone(X (8, 784), y, rng, max_epochs=np.int64(1)): expected one "
+                                           "epoch\nHint: a NumPy integer is a whole number: compare by value")
     expect_raises(ValueError, student.train_capstone, X, y, rng, time_budget=30.0, max_epochs=0,
                   call="train_capstone(X, y, rng, max_epochs=0)", hint="max_epochs must be None or >= 1: raise "
                                                                      "ValueError (0 epochs would train nothing)")
