@@ -1,6 +1,6 @@
 """The grader's own MLP forward pass and loss (trusted: NumPy only, never the student's or the reference's code).
 
-The hidden suites of chapters 3.3, 3.4 and 4.1 compare with these and differentiate them numerically; 4.5 takes
+The hidden suites of chapters 3.3, 3.4 and 4.1 compare with these and differentiate them numerically; 4.6 takes
 the cross-entropy of its capstone's probabilities with ``cross_entropy``.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Problems and checks the hidden suites share (trusted: NumPy, the grader's oracle and gradient checker only).
 
-* data: ``blobs`` (three 2-D clusters, chapters 3.4 and 5.1), ``toy_digits`` (synthetic 28x28 digits, 4.5),
+* data: ``blobs`` (three 2-D clusters, chapters 3.4 and 5.1), ``toy_digits`` (synthetic 28x28 digits, 4.6),
   ``one_hot`` (3.2, 3.4, 4.1);
 * gradients: ``numerical_grads`` (the grader's numerical gradient of the MLP's mean cross-entropy for every
   parameter) and ``check_grads`` (a network's gradients against them, per parameter);
@@ -8,7 +8,7 @@
 * bad input: ``LINEAR_SHAPE_CASES`` / ``linear_shape_case`` (inconsistent ``X, y, W, b`` of a linear model,
   2.2 and 2.3).
 
-The visible 4.5 suite has its own copy of ``toy_digits``: students get that suite, which cannot import the
+The visible 4.6 suite has its own copy of ``toy_digits``: students get that suite, which cannot import the
 autograder. The two need not draw the same images (each suite seeds its own generators).
 """
 from __future__ import annotations

@@ -22,7 +22,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--json")
     args = parser.parse_args()
-    cap = reference("ch4_5_optimization")
+    cap = reference("ch4_6_capstone")
     X, y = load_mnist("train")
     X_test, y_test = load_mnist("test")
     runs = []

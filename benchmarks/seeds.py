@@ -1,7 +1,7 @@
 """The reference solutions under many hidden-suite seeds: every chapter must score full marks under each.
 
     python benchmarks/seeds.py                          # seeds 0-19, all chapters
-    python benchmarks/seeds.py --seeds 5 --chapters 4.2-4.5 --json benchmarks/results/seeds.json
+    python benchmarks/seeds.py --seeds 5 --chapters 4.2-4.6 --json benchmarks/results/seeds.json
 
 The hidden suites draw their inputs from the seed (`dlcourse grade --seed`); a reference that fails under one
 seed is a flaky test waiting for a student. Per chapter it records the score under every seed and the

@@ -89,17 +89,17 @@ def test_a_stub_in_an_earlier_chapter_is_named_with_its_chapter(tmp_path):
 
 
 def test_a_stub_helper_of_the_same_chapter_is_named(tmp_path):
-    """4.5's train_capstone calls capstone_forward: name the helper left as a stub, not train_capstone."""
+    """4.6's train_capstone calls capstone_forward: name the helper left as a stub, not train_capstone."""
     release = tmp_path / "exercises"
     shutil.copytree(ROOT / "solutions", release, ignore=shutil.ignore_patterns("ch5_*"))
-    stub_out(release / "ch4_5_optimization" / "optimization.py", "capstone_forward")
-    proc = run_check(release, "4.5")
-    row = next(ln for ln in proc.stdout.splitlines() if ln.startswith("4.5"))
+    stub_out(release / "ch4_6_capstone" / "capstone.py", "capstone_forward")
+    proc = run_check(release, "4.6")
+    row = next(ln for ln in proc.stdout.splitlines() if ln.startswith("4.6"))
     assert row.endswith("implement capstone_forward"), proc.stdout  # not "train_capstone"
-    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "ch4_5_optimization"],
+    tests = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "ch4_6_capstone"],
                            capture_output=True, text=True, cwd=release, timeout=300)
-    assert ("4.5 train_capstone calls capstone_forward, which is not implemented yet: replace `raise "
-            "NotImplementedError()` in capstone_forward in ch4_5_optimization/optimization.py") in tests.stdout
+    assert ("4.6 train_capstone calls capstone_forward, which is not implemented yet: replace `raise "
+            "NotImplementedError()` in capstone_forward in ch4_6_capstone/capstone.py") in tests.stdout
 
 
 def solved_copy(tmp_path: Path, chapters: tuple[str, ...]) -> Path:

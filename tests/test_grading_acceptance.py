@@ -180,11 +180,11 @@ def test_a_stub_helper_is_named_in_the_feedback(tmp_path):
     """Graded, train_capstone that calls a stub capstone_forward says so, rather than "train_capstone is not
     implemented yet"."""
     sub = tmp_path / "sub"
-    shutil.copytree(ROOT / "solutions" / "ch4_5_optimization", sub / "ch4_5_optimization")
-    stub_out(sub / "ch4_5_optimization" / "optimization.py", "capstone_forward")
-    results, _ = run_grade(sub, tmp_path, "--chapters", "4.5")
-    feedback = outputs(results, "4.5")
-    assert "4.5 train_capstone calls capstone_forward, which is not implemented yet" in feedback
+    shutil.copytree(ROOT / "solutions" / "ch4_6_capstone", sub / "ch4_6_capstone")
+    stub_out(sub / "ch4_6_capstone" / "capstone.py", "capstone_forward")
+    results, _ = run_grade(sub, tmp_path, "--chapters", "4.6")
+    feedback = outputs(results, "4.6")
+    assert "4.6 train_capstone calls capstone_forward, which is not implemented yet" in feedback
     assert "train_capstone is not implemented yet" not in feedback
 
 

@@ -3,7 +3,7 @@
 Slow parts run at once: when the module starts, the nbgrader course (generate_assignment, autograde, feedback and
 export, on two copies of the course with their own gradebooks) and `dlcourse grade` on two notebook submissions
 start as background processes, while the solution notebooks execute here; the tests then read what those runs
-produced. Wall time on 2 cores: about 3 minutes for 20 chapters.
+produced. Wall time on 2 cores: about 3 minutes for 21 chapters.
 """
 from __future__ import annotations
 

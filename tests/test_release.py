@@ -164,7 +164,7 @@ def test_release_installed_alone_stubs_fail_and_solutions_pass(student_venv):
     wrong = {k: v for k, v in stubs.items() if v[0] != "failure" or "not implemented yet" not in v[1]}
     assert not wrong, list(wrong.items())[:3]
     check = _in_venv(venv, repo, "dlcourse", "check")
-    assert check.returncode == 1 and "0 of 19 chapters complete" in check.stdout, check.stdout + check.stderr
+    assert check.returncode == 1 and "0 of 20 chapters complete" in check.stdout, check.stdout + check.stderr
     # The reference modules in place of the stubs: every visible test passes, every chapter is done.
     for chapter in list_chapters(repo):
         shutil.copy(ROOT / "solutions" / chapter.name / f"{chapter.module}.py", repo / chapter.name)
@@ -174,8 +174,8 @@ def test_release_installed_alone_stubs_fail_and_solutions_pass(student_venv):
         [k for k, v in solved.items() if v[0] != "passed"][:5]
     summary = repo.parent / "summary.md"
     check = _in_venv(venv, repo, "dlcourse", "check", "--summary", str(summary))
-    assert check.returncode == 0 and "19 of 19 chapters complete" in check.stdout, check.stdout + check.stderr
-    assert "19 of 19 chapters complete" in summary.read_text() and "| 4.5 optimization | " in summary.read_text()
+    assert check.returncode == 0 and "20 of 20 chapters complete" in check.stdout, check.stdout + check.stderr
+    assert "20 of 20 chapters complete" in summary.read_text() and "| 4.6 capstone | " in summary.read_text()
     # Instructor commands are not there, and say so in one line.
     grade = _in_venv(venv, repo, "dlcourse", "grade", ".")
     assert grade.returncode == 2 and "instructor command" in grade.stderr and "Traceback" not in grade.stderr
