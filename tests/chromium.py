@@ -3,7 +3,8 @@
 Driven over the DevTools protocol (tornado's websocket client, which Jupyter already installs) instead of
 ``--screenshot``/``--dump-dom`` with a virtual-time budget: MathJax loads its parts with timers, and virtual
 time fires those timeouts before the files have arrived ("Math Processing Error"). Here the page runs in
-real time and the test waits until MathJax's queue is idle, then looks.
+real time and the test waits until MathJax's queue is idle (``READY``, for lessons) or, for a page without
+MathJax, until it and its images have loaded (``LOADED``), then looks.
 """
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ READY = """(() => {
          && [...document.querySelectorAll('script[type^="math/tex"]')].every(s => s.MathJax && s.MathJax.state === 2);
 })()"""
 
+LOADED = """(() => document.readyState === 'complete' && [...document.images].every(i => i.complete))()"""
+
 FACTS = """(() => {
   const box = e => { const r = e.getBoundingClientRect();
                      return {x: r.left + scrollX, y: r.top + scrollY, w: r.width, h: r.height}; };
@@ -44,6 +47,10 @@ FACTS = """(() => {
     images: [...document.images].filter(i => i.src.startsWith('data:image/png'))
               .map(i => ({...box(i), natural: i.naturalWidth})),
     height: document.documentElement.scrollHeight,
+    width: document.documentElement.scrollWidth,
+    viewport: innerWidth,
+    wider: [...document.body.querySelectorAll('*')].filter(e => e.getBoundingClientRect().right > innerWidth + 0.5)
+             .map(e => e.tagName + (e.id ? '#' + e.id : '')),
   };
 })()"""
 
@@ -55,7 +62,7 @@ def chromium() -> str | None:
     return None
 
 
-async def _drive(ws_url: str, url: str, width: int, timeout: float) -> tuple[bytes, dict]:
+async def _drive(ws_url: str, url: str, width: int, timeout: float, ready: str, mobile: bool) -> tuple[bytes, dict]:
     import base64
 
     from tornado.websocket import websocket_connect
@@ -84,15 +91,15 @@ async def _drive(ws_url: str, url: str, width: int, timeout: float) -> tuple[byt
 
     await call("Page.enable")
     await call("Network.enable")
-    await call("Emulation.setDeviceMetricsOverride", width=width, height=1000, deviceScaleFactor=1, mobile=False)
+    await call("Emulation.setDeviceMetricsOverride", width=width, height=1000, deviceScaleFactor=1, mobile=mobile)
     await call("Page.navigate", url=url)
     deadline = time.monotonic() + timeout
-    while not await evaluate(READY):
+    while not await evaluate(ready):
         if time.monotonic() > deadline:
             break
         await asyncio.sleep(0.25)
     facts = await evaluate(FACTS)
-    facts["ready"] = bool(await evaluate(READY))
+    facts["ready"] = bool(await evaluate(ready))
     height = int(min(facts["height"], 30000))
     shot = await call("Page.captureScreenshot", format="png", captureBeyondViewport=True,
                       clip={"x": 0, "y": 0, "width": width, "height": height, "scale": 1})
@@ -101,9 +108,14 @@ async def _drive(ws_url: str, url: str, width: int, timeout: float) -> tuple[byt
     return base64.b64decode(shot["data"]), facts
 
 
-def look(page: Path, profile: Path, width: int = 1100, timeout: float = 60) -> tuple[bytes, dict]:
+def look(page: Path, profile: Path, width: int = 1100, timeout: float = 60, ready: str = READY,
+         mobile: bool = False) -> tuple[bytes, dict]:
     """``(screenshot PNG bytes, DOM facts)`` of ``page`` as headless Chromium renders it; ``facts["requests"]``
-    lists the URL of every request the page made (``data:`` images included), from DevTools' Network domain."""
+    lists the URL of every request the page made (``data:`` images included), from DevTools' Network domain.
+
+    ``ready``: the expression awaited before looking (``READY``: MathJax done; ``LOADED``: page and images loaded).
+    ``mobile``: emulate a phone, which honours the page's viewport meta tag; ``facts["wider"]`` names the elements
+    reaching past the viewport's width."""
     exe = chromium()
     if exe is None:
         raise RuntimeError("Chromium is not installed (Debian: apt-get install -y chromium)")
@@ -129,7 +141,7 @@ def look(page: Path, profile: Path, width: int = 1100, timeout: float = 60) -> t
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as resp:
             targets = json.load(resp)
         ws_url = next(t["webSocketDebuggerUrl"] for t in targets if t.get("type") == "page")
-        return asyncio.run(_drive(ws_url, page.resolve().as_uri(), width, timeout))
+        return asyncio.run(_drive(ws_url, page.resolve().as_uri(), width, timeout, ready, mobile))
     finally:
         proc.terminate()
         try:

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from autograder.gradcheck import elementwise_derivative, relative_error
+from autograder.plots import record_curve
 from dlcourse.testing import check_array, no_warnings
 
 STABLE_HINT = ("np.exp(-z) overflows for z < -709, and np.where(z >= 0, ..., ...) does not prevent it: np.where "
@@ -41,10 +42,12 @@ def test_tiny_values_not_rounded_to_zero(student):
                 hint="for negative z use exp(z) / (1 + exp(z)); 1 - sigmoid(-z) loses all digits there")
 
 
-def test_symmetry(student, rng):
+def test_symmetry(student, rng, record_property):
     """sigmoid: sigmoid(-z) = 1 - sigmoid(z)"""
     Z = rng.normal(scale=3.0, size=15)
-    check_array(student.sigmoid(Z), true_sigmoid(Z), "sigmoid(Z), Z random (15,)", rtol=1e-9,
+    out = student.sigmoid(Z)
+    record_curve(record_property, "sigmoid(z)", Z, true_sigmoid(Z), out, xlabel="z")
+    check_array(out, true_sigmoid(Z), "sigmoid(Z), Z random (15,)", rtol=1e-9,
                 hint="sigmoid(z) = 1 / (1 + exp(-z)), element-wise, same shape as Z")
     check_array(student.sigmoid(-Z), 1 - student.sigmoid(Z), "sigmoid(-Z) vs 1 - sigmoid(Z)", rtol=1e-9, atol=1e-12)
 
@@ -80,10 +83,13 @@ def test_derivative_matches_numerical(student, rng):
     assert err < 1e-7, f"sigmoid_derivative: relative error {err:.2e} against the numerical derivative"
 
 
-def test_derivative_bounds_and_peak(student, rng):
+def test_derivative_bounds_and_peak(student, rng, record_property):
     """sigmoid_derivative: 0.25 at 0, in (0, 0.25] elsewhere, even function"""
     Z = rng.normal(scale=5.0, size=30)
-    d = student.sigmoid_derivative(np.concatenate([[0.0], Z, -Z]))
+    inputs = np.concatenate([[0.0], Z, -Z])
+    d = student.sigmoid_derivative(inputs.copy())  # a copy: the plot's x are the inputs, whatever it does to its own
+    s = true_sigmoid(inputs)
+    record_curve(record_property, "sigmoid_derivative(z)", inputs, s * (1 - s), d, xlabel="z")
     check_array(d[:1], np.array([0.25]), "sigmoid_derivative(0)")
     check_array(d[1:31], d[31:], "sigmoid_derivative(z) vs sigmoid_derivative(-z)", rtol=1e-9, atol=1e-15,
                 hint="the derivative is symmetric: s(1-s) is the same for z and -z")

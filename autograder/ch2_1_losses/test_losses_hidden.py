@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from autograder.gradcheck import numerical_gradient, relative_error
+from autograder.plots import record_curve
 from dlcourse.testing import check_array, check_scalar, expect_raises, no_warnings
 
 MEAN_HINT = "a loss is the mean over all N = y_pred.size entries: np.mean, not np.sum"
@@ -185,12 +186,16 @@ def test_bce_shape_mismatch(student):
 # ---------------------------------------------------------------- gradients
 
 @pytest.mark.points(2)
-def test_mse_gradient_numerical(student, rng):
+def test_mse_gradient_numerical(student, rng, record_property):
     """mse_gradient: matches the numerical gradient of the loss"""
     shape = random_shape(rng)
     y_pred, y = rng.normal(size=shape), rng.normal(size=shape)
     numeric = numerical_gradient(lambda p: true_mse(p, y), y_pred.copy())
-    got = check_array(student.mse_gradient(y_pred, y), numeric, f"mse_gradient(y_pred, y) with shapes {shape}",
+    errors = y_pred - y
+    out = student.mse_gradient(y_pred, y)
+    record_curve(record_property, f"mse_gradient(y_pred, y), shapes {shape}", errors, numeric, out,
+                 xlabel="y_pred - y")
+    got = check_array(out, numeric, f"mse_gradient(y_pred, y) with shapes {shape}",
                       rtol=1e-5, atol=1e-7, hint=GRAD_N_HINT + "; the derivative of (p - y)^2 is 2 (p - y)",
                       slips=gradient_slips(y_pred))
     # Entries near 0 make an entry-wise relative error noisy: compare the whole arrays by their norms.
@@ -207,12 +212,17 @@ def test_mse_gradient_scales_with_batch(student, rng):
 
 
 @pytest.mark.points(2)
-def test_bce_gradient_numerical(student, rng):
+def test_bce_gradient_numerical(student, rng, record_property):
     """binary_cross_entropy_gradient: matches the numerical gradient of the loss"""
     shape = random_shape(rng)
     A, y = probabilities(rng, shape, 0.05, 0.95), rng.integers(0, 2, size=shape).astype(np.float64)
     numeric = numerical_gradient(lambda p: true_bce(p, y), A.copy())
-    got = check_array(student.binary_cross_entropy_gradient(A, y), numeric,
+    A_given = A.copy()
+    out = student.binary_cross_entropy_gradient(A, y)
+    for label in (0, 1):  # one curve per label: the gradient is a different function of A for y = 0 and y = 1
+        record_curve(record_property, f"binary_cross_entropy_gradient(A, y) where y = {label}, shapes {shape}",
+                     A_given, numeric, out, where=y == label, xlabel="A")
+    got = check_array(out, numeric,
                       f"binary_cross_entropy_gradient(A, y) with shapes {shape}", rtol=1e-6, atol=1e-9,
                       hint=GRAD_N_HINT + "; d/dA of -(y log A + (1 - y) log(1 - A)) is -y/A + (1 - y)/(1 - A)")
     err = relative_error(got, numeric)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from autograder.gradcheck import elementwise_derivative
+from autograder.plots import record_curve
 from autograder.problems import one_hot
 from dlcourse.testing import check_array, check_scalar, expect_raises, no_warnings, require
 
@@ -41,11 +42,12 @@ def test_relu_random(student, rng):
                 hint="relu(z) = max(0, z) element-wise: np.maximum(Z, 0) keeps the shape")
 
 
-def test_relu_input_not_mutated(student, rng):
+def test_relu_input_not_mutated(student, rng, record_property):
     """relu: the input array is left untouched"""
     Z = rng.normal(size=(4, 5))
     before = Z.copy()
     out = student.relu(Z)
+    record_curve(record_property, "relu(z)", before, np.maximum(before, 0), out, xlabel="z")
     check_array(Z, before, "Z after relu(Z)", rtol=0, atol=0,
                 hint="Z[Z < 0] = 0 overwrites the caller's pre-activations, which backprop still needs; "
                      "return np.maximum(Z, 0), a new array")
@@ -62,12 +64,14 @@ def test_relu_float32(student, rng):
                 dtype=np.float64, hint="only float32 keeps its dtype; anything else (float16 too) becomes float64")
 
 
-def test_relu_derivative_random(student, rng):
+def test_relu_derivative_random(student, rng, record_property):
     """relu_derivative: 1 for positive, 0 for negative inputs, and 0 at exactly 0"""
     Z = rng.normal(size=(5, 6))
     Z[rng.random(Z.shape) < 0.2] = 0.0
     Z[0, 0] = 0.0
-    check_array(student.relu_derivative(Z), (Z > 0).astype(float), "relu_derivative(Z) on random Z (5, 6) with zeros",
+    out = student.relu_derivative(Z)
+    record_curve(record_property, "relu_derivative(z)", Z, (Z > 0).astype(float), out, xlabel="z")
+    check_array(out, (Z > 0).astype(float), "relu_derivative(Z) on random Z (5, 6) with zeros",
                 rtol=0, atol=0, hint="the derivative is 1 where z > 0 and 0 elsewhere (0 at z = 0 in this course), "
                                      "never negative and never Z itself: (Z > 0).astype(float)")
 

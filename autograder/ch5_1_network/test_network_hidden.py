@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder.plots import record_training
 from autograder.problems import blobs, check_params
 from autograder.reference import reference
 from dlcourse.testing import check_array, check_scalar, expect_raises, require
@@ -81,7 +82,7 @@ def expect_runtime_error(fn, *args, call):
 # ---------------------------------------------------------------- MNIST
 
 @pytest.mark.points(4)
-def test_mnist_accuracy(student, mnist, seed):
+def test_mnist_accuracy(student, mnist, seed, record_property):
     """NeuralNetwork: fit/predict on MNIST, test accuracy of a [784, 64, 10] network"""
     run = MNIST_RUNS[mnist.training_set]
     where = (f"NeuralNetwork({MNIST_SIZES}, lr={MNIST_SETTINGS['lr']}, epochs={run['epochs']}, "
@@ -93,7 +94,10 @@ def test_mnist_accuracy(student, mnist, seed):
             f"{where}: predict(X_test {mnist.X_test.shape}) should give integer labels of shape {mnist.y_test.shape}, "
             f"got {type(pred).__name__} {getattr(pred, 'shape', '')} {getattr(pred, 'dtype', '')}")
     accuracy = float(np.mean(pred == mnist.y_test))
-    losses = np.round(np.asarray(net.history_, dtype=np.float64), 3).tolist()
+    history = net.history_
+    record_training(record_property, f"NeuralNetwork({MNIST_SIZES}) on MNIST {mnist.training_set}",
+                    {"training loss": history}, mnist.y_test, pred)
+    losses = np.round(np.asarray(history, dtype=np.float64), 3).tolist()
     require(accuracy >= run["threshold"],
             f"{where}: accuracy {accuracy:.4f} on the 10,000 test images, expected at least {run['threshold']:.2f} "
             f"(the reference reaches 0.89-0.90 on the 5k subset); losses per epoch: {losses}\nHint: shuffle every "

@@ -4,7 +4,7 @@
 grader (visible and hidden suites, the student's code in a sandbox) all run pytest through :func:`run` with a
 :class:`Collector` and read :class:`TestResult` objects: one per test, with its points, its status and the
 message a student sees. What the chapter plugin knows about a test (its points and title, a stub it ran into,
-a value for a leaderboard) travels in pytest's own ``user_properties`` of the test's reports.
+a value for a leaderboard, the data of a plot) travels in pytest's own ``user_properties`` of the test's reports.
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ TITLE = "dlcourse_title"
 MISSING = "dlcourse_missing"  # a function of the test's own chapter that is still a stub
 WAITING = "dlcourse_waiting"  # "4.2 (conv2d)": an earlier chapter's stub the test ran into
 LEADERBOARD = "leaderboard"  # (name, value) or (name, value, "asc"): a figure for Gradescope's leaderboard
+PLOT = "dlcourse_plot"  # a dict of plain JSON data (autograder.plots) that the feedback page draws
 
 
 @dataclass
@@ -43,6 +44,7 @@ class TestResult:
     missing: list[str] = field(default_factory=list)
     waiting: list[str] = field(default_factory=list)
     leaderboard: list[tuple] = field(default_factory=list)
+    plots: list[dict] = field(default_factory=list)  # what the test recorded under PLOT, in order
     seconds: float = 0.0  # wall time of the test's setup, call and teardown (student code included)
 
     @property
@@ -76,6 +78,7 @@ class TestResult:
         fields = dict(data)
         fields["chapter"] = Chapter.from_name(fields["chapter"])
         fields["leaderboard"] = [tuple(x) for x in fields.get("leaderboard", [])]
+        fields["plots"] = [dict(x) for x in fields.get("plots", [])]
         return cls(**fields)
 
 
@@ -164,7 +167,8 @@ class Collector:
                 max_score=float(known.get(POINTS, 1.0)), hidden=self._is_hidden(path))
         res.seconds += report.duration
         for key, value in props:
-            target = {MISSING: res.missing, WAITING: res.waiting, LEADERBOARD: res.leaderboard}.get(key)
+            target = {MISSING: res.missing, WAITING: res.waiting, LEADERBOARD: res.leaderboard,
+                      PLOT: res.plots}.get(key)
             if target is not None and value not in target:
                 target.append(tuple(value) if key == LEADERBOARD else value)
         if report.skipped:
