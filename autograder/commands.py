@@ -70,17 +70,37 @@ def cmd_grade(args) -> int:
 
 def cmd_gradebook(args) -> int:
     def run() -> int:
-        from .engine import find_kit
+        from .engine import GradingError, find_kit
         from .gradebook import grade_all
 
         kit = find_kit(args.kit)
         chapters = select(kit.chapters(), args.chapters)
-        rows = grade_all(Path(args.submissions), chapters, Path(args.out), seed=args.seed, budget=args.timeout,
-                         jobs=args.jobs, kit=kit, before=args.before)
+        if args.canvas and not args.roster:
+            raise GradingError("--canvas needs --roster ROSTER.csv (the students' names and Canvas IDs)")
+        regrade = True if args.regrade_all else {s.strip() for s in (args.regrade or "").split(",") if s.strip()}
+        out = Path(args.out)
+        done = grade_all(Path(args.submissions), chapters, out, seed=args.seed, budget=args.timeout,
+                         jobs=args.jobs, kit=kit, before=args.before, regrade=regrade,
+                         seed_per_student=args.seed_per_student, scheduler=args.scheduler)
+        rows = done.rows
         failed = [r.student for r in rows if r.total is None]
-        print(f"{len(rows) - len(failed)} of {len(rows)} submissions graded into "
-              f"{Path(args.out) / 'gradebook.csv'}"
+        if args.canvas:
+            from .lms import canvas_csv
+
+            for line in canvas_csv(rows, chapters, Path(args.roster), Path(args.canvas), args.canvas_assignment,
+                                   args.canvas_points):
+                print(line, file=sys.stderr)
+        if args.stats:
+            from .class_stats import write_stats
+
+            write_stats(out, rows, chapters)
+        kept = f" ({len(done.skipped)} kept from an earlier run)" if done.skipped else ""
+        print(f"{len(rows) - len(failed)} of {len(rows)} submissions graded{kept} into {out / 'gradebook.csv'}"
               + (f"; not graded (see the status column): {', '.join(failed)}" if failed else ""))
+        if done.interrupted:
+            print("interrupted: what was graded is written; run the same command again to grade the rest",
+                  file=sys.stderr)
+            return 130
         return 0
 
     return _guarded(args, run)
@@ -239,7 +259,28 @@ def register(sub) -> None:
     p.add_argument("--chapters", help="chapter numbers or ranges, e.g. 1.1,1.3 or 1.1-2.4 (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the hidden suites' random inputs (default 0)")
     p.add_argument("--timeout", type=float, default=60.0, help="time budget per chapter in seconds (default 60)")
-    p.add_argument("--jobs", type=int, default=1, help="submissions graded at the same time (default 1)")
+    p.add_argument("--jobs", default="auto",
+                   help="submissions graded at the same time on this machine (default auto: one per core)")
+    p.add_argument("--regrade", metavar="STUDENT,...",
+                   help="grade these students again even if the gradebook holds their grade of the same files")
+    p.add_argument("--regrade-all", action="store_true", help="grade every student again")
+    p.add_argument("--seed-per-student", action="store_true",
+                   help="a seed of its own per student, derived from --seed and the folder name (recorded in "
+                        "results.json, so a regrade reproduces it)")
+    p.add_argument("--scheduler", metavar="tcp://HOST:8786",
+                   help="grade on a Dask cluster: the scheduler's address (needs dlcourse-grader[cluster])")
+    p.add_argument("--roster", metavar="ROSTER.csv",
+                   help="the class list for --canvas: Student, ID, SIS User ID, SIS Login ID, Section (Canvas's own "
+                        "gradebook export will do), and a 'folder' column where the submission folder names differ "
+                        "from the SIS Login IDs")
+    p.add_argument("--canvas", metavar="OUT.csv", help="write Canvas's gradebook-import CSV")
+    p.add_argument("--canvas-assignment", default="dlcourse", metavar="NAME",
+                   help="the assignment column's name in the Canvas CSV (default dlcourse)")
+    p.add_argument("--canvas-points", choices=("total", "chapters"), default="total",
+                   help="export the total (one column) or one column per chapter (default total)")
+    p.add_argument("--stats", action="store_true",
+                   help="write stats.md and stats.csv: each test's pass rate over the class, the commonest failures, "
+                        "score histograms")
     p.add_argument("--kit", help=KIT_HELP)
     p.add_argument("--data-dir", help=DATA_HELP)
     p.set_defaults(func=cmd_gradebook)

@@ -4,35 +4,45 @@
     submissions/bob/...                                                   status, commit
                                             gradebook/alice/results.json  Gradescope's format
                                             gradebook/alice/feedback.md   the scorecard, for the student
+                                            gradebook/alice/feedback.html the same with charts, for the student
 
 A student's folder is a submission (shaped like a release) or a clone of their repository (GitHub
 Classroom: ``gh classroom clone student-repos``). A repository is graded at a commit, never at its working
 tree: the latest, or the last one before ``--before`` (:mod:`autograder.repos`); the gradebook records it.
 
-Each submission is graded exactly as ``dlcourse grade`` does it, in a fresh process of its own
-(``concurrent.futures``, ``--jobs`` at a time), with the other students' folders and the gradebook hidden
-from its code. A student's files are written as soon as they are graded, and the CSV is rewritten after
-each one, so stopping half-way loses nothing already graded. A folder that is not a submission, or a
-grading run that breaks, becomes a row with an empty score and the reason in ``status``.
+Each submission is graded exactly as ``dlcourse grade`` does it, in a fresh process of its own (``--jobs`` at a
+time, default: one per core) or on a Dask cluster's worker (``--scheduler``, :mod:`autograder.cluster`), with the
+other students' folders and the gradebook hidden from its code. Results are written here, as each arrives; the
+CSV is rewritten after each one, so a run stopped half-way (Ctrl-C, a kill) loses nothing already written.
+
+Re-running on the same gradebook folder skips every student whose ``results.json`` carries the same fingerprint
+(:mod:`autograder.fingerprint`: the files graded, the kit, the seed); ``--regrade`` names students to grade again
+anyway. A folder that is not a submission, or a grading run that breaks, becomes a row with an empty score and
+the reason in ``status``.
 """
 from __future__ import annotations
 
 import csv
 import io
+import json
 import multiprocessing
+import os
 import shutil
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dlcourse.chapters import Chapter
 
 from . import repos
 from .engine import GradingError, find_chapters, find_kit, grade
+from .fingerprint import fingerprint, kit_hash, student_seed, submission_hash
 from .kit import Kit
-from .results import gradescope_json, scorecard, write_atomic, write_json
+from .results import gradescope_json, scorecard, write_atomic
+
+EXPORTS = ".exports-"  # prefix of the gradebook's private folder of exported commits
 
 
 @dataclass
@@ -45,6 +55,27 @@ class Row:
     commit: str = ""  # the commit graded, for a repository
 
 
+@dataclass
+class Job:
+    """One student's grading, as handed to a process of this machine or to a cluster's worker."""
+    student: str
+    folder: Path  # the files to grade: the submission, or a repository's commit exported
+    chapters: list[str]  # chapter folder names
+    seed: int
+    budget: float
+    fingerprint: str
+    row: Row  # what is known before grading: the commit, a note for the status
+
+
+@dataclass
+class Run:
+    """What ``grade_all`` did: every row of the CSV, and which students it graded or found already graded."""
+    rows: list[Row]
+    graded: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
 def students(root: Path) -> list[Path]:
     """The submission folders of ``root``, by name (hidden folders and files are not students)."""
     if not root.is_dir():
@@ -55,53 +86,108 @@ def students(root: Path) -> list[Path]:
     return found
 
 
-def _checkout(submission: Path, before, scratch: Path, row: Row) -> Path:
-    """The folder to grade: a repository's commit exported into ``scratch``, or the submission as it is."""
-    if not repos.is_repo(submission):
-        if before is not None:
-            row.status = "graded as it is: not a git repository, so --before does not apply"
-        return submission
-    commit = repos.commit_to_grade(submission, before)
-    row.commit = commit.sha
-    return repos.export(submission, commit, scratch / submission.name)
-
-
-def grade_one(submission: Path, chapters: list[Chapter], out: Path, seed: int, budget: float,
-              hide_also: tuple[Path, ...], kit: Kit, before=None, scratch: Path | None = None) -> Row:
-    """Grade one student's submission and write ``out/<student>/results.json`` and ``feedback.md``."""
-    row = Row(submission.name)
-    scratch = Path(tempfile.mkdtemp(prefix="export-", dir=scratch))
+def resolve_jobs(jobs: int | str) -> int:
+    """``--jobs``: a number, or ``auto`` for the cores this process may use."""
+    if jobs == "auto":
+        return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     try:
-        folder = _checkout(submission, before, scratch, row)
-        find_chapters(folder, kit)  # a folder that is not a submission: one line, not a zero per test
-        report = grade(folder, chapters, seed=seed, budget=budget, hide_also=hide_also, kit=kit)
-    except (GradingError, repos.RepoError) as exc:
+        n = int(jobs)
+    except ValueError:
+        raise GradingError(f"--jobs {jobs!r}: give a number of submissions at a time, or auto") from None
+    if n < 1:
+        raise GradingError(f"--jobs {n}: at least 1")
+    return n
+
+
+def grade_job(job: Job, kit: Kit, hide_also: tuple[Path, ...] = ()) -> dict:
+    """Grade one student's files; the payload the gradebook stores (plain data: it may come from another machine).
+
+    ``{"row": Row as a dict, "files": {name: text}}``: ``results.json``, ``feedback.md`` and ``feedback.html``
+    when graded, no files when the folder could not be graded (the reason is the row's status).
+    """
+    row = Row(**{**asdict(job.row), "chapters": {}})
+    chapters = [Chapter.from_name(name) for name in job.chapters]
+    try:
+        find_chapters(job.folder, kit)  # a folder that is not a submission: one line, not a zero per test
+        report = grade(job.folder, chapters, seed=job.seed, budget=job.budget, hide_also=hide_also, kit=kit)
+    except GradingError as exc:
         row.status = f"not graded: {str(exc).splitlines()[0]}"
-        return row
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
-    results = gradescope_json(report)
-    card = scorecard(report)
-    if row.commit:
-        results["extra_data"] = {"commit": row.commit}
-        card = f"graded commit {row.commit}\n{card}"
-    write_json(results, out / submission.name / "results.json")
-    write_atomic(out / submission.name / "feedback.md", feedback_markdown(submission.name, card))
+        return {"row": asdict(row), "files": {}}
     for r in report.results:
         row.chapters[r.chapter.number] = row.chapters.get(r.chapter.number, 0.0) + r.score
     row.total, row.max_score = report.score, report.max_score
-    return row
+    results = gradescope_json(report)
+    card = scorecard(report)
+    if row.commit:
+        card = f"graded commit {row.commit}\n{card}"
+    results["extra_data"] = {**({"commit": row.commit} if row.commit else {}), "seed": job.seed,
+                             "fingerprint": job.fingerprint, "row": asdict(row)}
+    files = {"results.json": json.dumps(results, indent=2), "feedback.md": feedback_markdown(job.student, card)}
+    try:
+        from .feedback_page import feedback_html
+    except ImportError:  # the page generator is optional: the scorecard is the feedback that counts
+        feedback_html = None
+    if feedback_html is not None:
+        files["feedback.html"] = feedback_html(job.student, report, row.commit)
+    return {"row": asdict(row), "files": files}
 
 
 def feedback_markdown(student: str, card: str) -> str:
     return f"# Feedback for {student}\n\n```\n{card}\n```\n"
 
 
+def previous_row(out: Path, job: Job) -> Row | None:
+    """The row of an earlier run's ``results.json`` for this student, if it graded exactly these files so."""
+    try:
+        extra = json.loads((out / job.student / "results.json").read_text()).get("extra_data", {})
+    except (OSError, ValueError, AttributeError):
+        return None
+    if not isinstance(extra, dict) or extra.get("fingerprint") != job.fingerprint:
+        return None
+    try:
+        return Row(**extra["row"])
+    except (KeyError, TypeError):
+        return None
+
+
+def store(out: Path, student: str, payload: dict) -> Row:
+    """Write a graded student's files (each atomically) and return their row."""
+    for name, text in payload["files"].items():
+        write_atomic(out / student / name, text)
+    return Row(**payload["row"])
+
+
+def prepare(sub: Path, chapters: list[Chapter], deadline, exports: Path, seed: int, budget: float,
+            kit_version: str, per_student: bool) -> Job | Row:
+    """The job of one student folder (its commit exported, its fingerprint taken), or the row that says why
+    there is nothing to grade."""
+    row = Row(sub.name)
+    folder = sub
+    try:
+        if repos.is_repo(sub):
+            commit = repos.commit_to_grade(sub, deadline)
+            row.commit = commit.sha
+            folder = repos.export(sub, commit, exports / sub.name)
+        elif deadline is not None:
+            row.status = "graded as it is: not a git repository, so --before does not apply"
+    except repos.RepoError as exc:
+        row.status = f"not graded: {str(exc).splitlines()[0]}"
+        return row
+    own_seed = student_seed(seed, sub.name) if per_student else seed
+    files = submission_hash(folder, chapters)
+    return Job(sub.name, folder, [c.name for c in chapters], own_seed, budget,
+               fingerprint(files, kit_version, chapters, own_seed, budget), row)
+
+
 def grade_all(root: Path, chapters: list[Chapter], out: Path, *, seed: int = 0, budget: float = 60.0,
-              jobs: int = 1, kit: Kit | None = None, before: str | None = None, progress=print) -> list[Row]:
+              jobs: int | str = "auto", kit: Kit | None = None, before: str | None = None,
+              regrade: set[str] | bool = frozenset(), seed_per_student: bool = False, scheduler: str | None = None,
+              progress=print) -> Run:
     """Grade every submission under ``root`` into ``out``; returns the rows of ``out/gradebook.csv``.
 
     ``before``: an ISO 8601 deadline; each git repository is graded at its last commit before it.
+    ``regrade``: students to grade again even if ``out`` holds their grade of the same files (True: everyone).
+    ``scheduler``: a Dask scheduler's address; the submissions are graded on its workers.
     """
     kit = kit or find_kit()
     deadline = None
@@ -114,34 +200,123 @@ def grade_all(root: Path, chapters: list[Chapter], out: Path, *, seed: int = 0, 
     subs = students(root)
     if out == root or root in out.parents:
         raise GradingError(f"the gradebook folder {out} is inside the submissions {root}: put it elsewhere")
+    unknown = set() if isinstance(regrade, bool) else regrade - {s.name for s in subs}
+    if unknown:
+        raise GradingError(f"--regrade names no submission folder: {', '.join(sorted(unknown))}")
+    workers = resolve_jobs(jobs)
     out.mkdir(parents=True, exist_ok=True)
-    # Commits are exported under one private folder, hidden (like the class and the gradebook) from every
-    # student's code: a student graded at the same time must not read another's export.
-    exports = Path(tempfile.mkdtemp(prefix="dlcourse-gradebook-"))
-    hide_also = (root, out, exports)
+    for stale in out.glob(f"{EXPORTS}*"):  # left by a run that was killed
+        shutil.rmtree(stale, ignore_errors=True)
+    # Commits are exported under one private folder inside the gradebook, hidden (like the class and the
+    # gradebook) from every student's code: a student graded at the same time must not read another's export.
+    exports = Path(tempfile.mkdtemp(prefix=EXPORTS, dir=out))
+    run = Run([])
     rows: dict[str, Row] = {}
+    pending: list[Job] = []
+    try:
+        version = kit_hash(kit)
+        for sub in subs:
+            job = prepare(sub, chapters, deadline, exports, seed, budget, version, seed_per_student)
+            if isinstance(job, Row):
+                rows[job.student] = job
+                continue
+            again = regrade is True or job.student in regrade
+            earlier = None if again else previous_row(out, job)
+            if earlier is not None:
+                rows[job.student] = earlier
+                run.skipped.append(job.student)
+            else:
+                pending.append(job)
+        write_csv(sorted(rows.values(), key=lambda r: r.student), chapters, out / "gradebook.csv")
+        if run.skipped:
+            progress(f"{len(run.skipped)} of {len(subs)} already graded with the same files, kit and seed: kept "
+                     "(--regrade NAME,... or --regrade-all grades them again)")
+        done = _Progress(len(pending), progress)
+
+        def arrived(student: str, payload: dict) -> None:
+            row = rows[student] = store(out, student, payload)
+            run.graded.append(student)
+            write_csv(sorted(rows.values(), key=lambda r: r.student), chapters, out / "gradebook.csv")
+            shown = f"{row.total:g}/{row.max_score:g}" if row.total is not None else row.status
+            done.step(f"{student}: {shown}" + (f" (commit {row.commit[:10]})" if row.commit else ""))
+
+        try:
+            if scheduler:
+                from .cluster import grade_on_cluster
+
+                grade_on_cluster(scheduler, pending, version, arrived)
+            else:
+                _grade_here(pending, kit, workers, (root, out), arrived)
+        except KeyboardInterrupt:
+            run.interrupted = True
+        finally:
+            done.close()
+        for job in pending:  # not graded (interrupted): their earlier row, if any, stays in the CSV
+            if job.student not in rows:
+                earlier = previous_row(out, job)
+                rows[job.student] = earlier or Row(job.student, status="not graded yet: the run was interrupted")
+        write_csv(sorted(rows.values(), key=lambda r: r.student), chapters, out / "gradebook.csv")
+    finally:
+        shutil.rmtree(exports, ignore_errors=True)
+    run.rows = sorted(rows.values(), key=lambda r: r.student)
+    return run
+
+
+def _grade_here(pending: list[Job], kit: Kit, workers: int, hide_also: tuple[Path, ...], arrived) -> None:
+    """Grade on this machine, ``workers`` students at a time."""
     # A fresh process per student: a grading run changes process-wide state (pytest, imports, environment),
     # and a crash there costs one row, not the gradebook. "spawn": no copy of this process's threads.
     fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_ignore_ctrl_c, **fresh)
     try:
-        with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=multiprocessing.get_context("spawn"),
-                                 **fresh) as pool:
-            futures = {pool.submit(grade_one, sub, chapters, out, seed, budget, hide_also, kit, deadline,
-                                   exports): sub for sub in subs}
-            for future in as_completed(futures):
-                name = futures[future].name
-                try:
-                    row = future.result()
-                except Exception as exc:  # the grading process itself broke (killed, out of memory, ...)
-                    row = Row(name, status=f"not graded: the grading process failed ({type(exc).__name__}: {exc})")
-                rows[name] = row
-                write_csv(sorted(rows.values(), key=lambda r: r.student), chapters, out / "gradebook.csv")
-                shown = f"{row.total:g}/{row.max_score:g}" if row.total is not None else row.status
-                progress(f"{len(rows)}/{len(subs)} {name}: {shown}" + (f" (commit {row.commit[:10]})"
-                                                                        if row.commit else ""))
-    finally:
-        shutil.rmtree(exports, ignore_errors=True)
-    return sorted(rows.values(), key=lambda r: r.student)
+        futures = {pool.submit(grade_job, job, kit, hide_also): job for job in pending}
+        for future in as_completed(futures):
+            job = futures[future]
+            try:
+                payload = future.result()
+            except Exception as exc:  # the grading process itself broke (killed, out of memory, ...)
+                row = Row(**{**asdict(job.row), "status": f"not graded: the grading process failed "
+                                                          f"({type(exc).__name__}: {exc})"})
+                payload = {"row": asdict(row), "files": {}}
+            arrived(job.student, payload)
+    except BaseException:
+        # Ctrl-C or an error: stop at once, the students in progress are graded again by the next run.
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            process.kill()
+        raise
+    pool.shutdown()
+
+
+def _ignore_ctrl_c() -> None:
+    """In a grading process: Ctrl-C is the gradebook's to handle (it stops the processes itself), not a
+    traceback per process."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+class _Progress:
+    """A progress bar with an ETA on a terminal (tqdm); a plain line per student otherwise (a log, CI)."""
+
+    def __init__(self, total: int, progress):
+        from tqdm.auto import tqdm
+
+        self.total, self.count, self.progress = total, 0, progress
+        self.bar = tqdm(total=total, unit="student", desc="grading", disable=None, file=sys.stderr)
+
+    def step(self, line: str) -> None:
+        self.count += 1
+        if self.bar.disable:
+            self.progress(f"{self.count}/{self.total} {line}")
+        else:
+            self.bar.set_postfix_str(line[:40])
+            self.bar.update(1)
+
+    def close(self) -> None:
+        self.bar.close()
 
 
 def write_csv(rows: list[Row], chapters: list[Chapter], path: Path) -> None:

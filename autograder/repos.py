@@ -92,8 +92,13 @@ def export(folder: Path, commit: Commit, dest: Path) -> Path:
                           capture_output=True, stdin=subprocess.DEVNULL, timeout=300)
     if proc.returncode != 0:
         raise RepoError(f"git archive failed: {proc.stderr.decode(errors='replace').strip()[-200:]}")
+    return extract(proc.stdout, dest)
+
+
+def extract(archive: bytes, dest: Path) -> Path:
+    """The files of a tar archive written to ``dest``: regular files and folders inside it only."""
     dest.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(fileobj=io.BytesIO(proc.stdout)) as tar:
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
         if hasattr(tarfile, "data_filter"):  # refuses absolute paths, links out of dest and device files
             tar.extractall(dest, filter="data")
         else:

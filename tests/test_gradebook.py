@@ -3,9 +3,11 @@ import csv
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -188,3 +190,166 @@ def test_gradebook_of_classroom_repositories_at_a_deadline(open_folder):
     assert rows["week1-alice"]["total"] == "" and "no commit before 2026-11-01" in rows["week1-alice"]["status"]
     bad = run_gradebook(str(subs), "--before", "next friday", "--out", str(out), cwd=open_folder)
     assert bad.returncode == 2 and "is not a date" in bad.stderr
+
+
+# ---------------------------------------------------------------- resume, regrade, exports, a cluster
+
+def small_class(root: Path, n: int = 6) -> Path:
+    """``n`` students on chapters 1.1-1.3: reference modules, with 1.3 left unfinished by every third student."""
+    subs = root / "subs"
+    keep = shutil.ignore_patterns("ch[2-9]_*", "ch1_[4-9]_*")
+    for i in range(n):
+        name = f"s{i:02d}"
+        shutil.copytree(ROOT / "solutions", subs / name, ignore=keep)
+        if i % 3 == 2:
+            stub_out(subs / name / "ch1_3_sigmoid" / "sigmoid.py", "sigmoid_derivative")
+    return subs
+
+
+def csv_rows(book: Path) -> list[dict]:
+    return list(csv.DictReader(open(book / "gradebook.csv")))
+
+
+def graded_files(book: Path) -> dict[str, bytes]:
+    return {p.parent.name: p.read_bytes() for p in book.glob("*/results.json")}
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "kill"])
+def test_a_stopped_gradebook_loses_nothing_and_the_next_run_completes_it(open_folder, sig):
+    """A real Ctrl-C (SIGINT to the process group, as a terminal sends it) or SIGKILL mid-run: what was written
+    stays, no row is lost or doubled, and the same command again grades only the rest."""
+    subs = small_class(open_folder)
+    book = open_folder / "gradebook"
+    cmd = [sys.executable, "-m", "dlcourse.cli", "gradebook", str(subs), "--chapters", "1.1-1.3", "--jobs", "2"]
+    proc = subprocess.Popen(cmd, cwd=open_folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while len(graded_files(book)) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    os.killpg(proc.pid, sig)
+    out, err = proc.communicate(timeout=120)
+    before = graded_files(book)
+    assert 2 <= len(before) < 6, (len(before), out, err)
+    rows = csv_rows(book)
+    assert len({r["student"] for r in rows}) == len(rows), rows  # no row twice
+    for row in rows:  # every student graded before the stop has the row of their results.json
+        if row["student"] in before:
+            assert float(row["total"]) == json.loads(before[row["student"]])["score"], row
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130 and "run the same command again" in err and "Traceback" not in err, err
+    again = subprocess.run(cmd, cwd=open_folder, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert f"{len(before)} of 6 already graded" in again.stdout and f"({len(before)} kept" in again.stdout
+    assert {k: v for k, v in graded_files(book).items() if k in before} == before  # kept as written
+    rows = {r["student"]: r for r in csv_rows(book)}
+    assert sorted(rows) == [f"s{i:02d}" for i in range(6)] and len(csv_rows(book)) == 6
+    for name, row in rows.items():
+        unfinished = name in ("s02", "s05")
+        assert (row["1.3"] == MAX["1.3"]) != unfinished and row["1.1"] == MAX["1.1"], row
+    assert not list(book.glob(".exports-*"))
+
+
+def test_regrade_and_a_seed_per_student(open_folder):
+    """--regrade grades the named students again; a changed file is graded again by itself; --seed-per-student
+    records each student's own seed, which a regrade reproduces."""
+    from autograder.fingerprint import student_seed
+
+    subs = small_class(open_folder, 3)
+    book = open_folder / "book"
+    base = ["--chapters", "1.1,1.3", "--out", str(book), "--seed", "5", "--seed-per-student"]
+    first = run_gradebook(str(subs), *base, cwd=open_folder)
+    assert first.returncode == 0, first.stdout + first.stderr
+    seeds = {name: json.loads((book / name / "results.json").read_text())["extra_data"]["seed"]
+             for name in ("s00", "s01", "s02")}
+    assert seeds == {name: student_seed(5, name) for name in seeds} and len(set(seeds.values())) == 3
+    written = graded_files(book)
+    again = run_gradebook(str(subs), *base, "--regrade", "s01", cwd=open_folder)
+    assert "2 of 3 already graded" in again.stdout and "1/1 s01:" in again.stdout, again.stdout
+    assert graded_files(book)["s00"] == written["s00"]
+    assert json.loads(graded_files(book)["s01"])["extra_data"]["seed"] == seeds["s01"]
+    shutil.copy(ROOT / "solutions" / "ch1_3_sigmoid" / "sigmoid.py", subs / "s02" / "ch1_3_sigmoid")  # finished
+    again = run_gradebook(str(subs), *base, cwd=open_folder)
+    assert "1/1 s02:" in again.stdout and {r["student"]: r["1.3"] for r in csv_rows(book)}["s02"] == MAX["1.3"]
+    everyone = run_gradebook(str(subs), *base, "--regrade-all", cwd=open_folder)
+    assert "3/3" in everyone.stdout and "already graded" not in everyone.stdout
+    bad = run_gradebook(str(subs), *base, "--regrade", "nobody", cwd=open_folder)
+    assert bad.returncode == 2 and "--regrade names no submission folder: nobody" in bad.stderr
+
+
+def test_canvas_export_and_class_stats(open_folder):
+    """--roster/--canvas: every roster student, empty where nothing was graded, strangers named on stderr;
+    --stats: each test's pass rate over the class and the commonest failure."""
+    subs = small_class(open_folder, 3)
+    (subs / "stranger").mkdir()
+    roster = open_folder / "roster.csv"
+    roster.write_text("Student,ID,SIS User ID,SIS Login ID,Section\n"
+                      "    Points Possible,,,,\n"
+                      "\"Zero, Sam\",101,S-0,s00,A\n"
+                      "\"One, Kim\",102,S-1,s01,B\n"
+                      "\"Two, Lee\",103,S-2,s02,A\n"
+                      "\"Absent, Al\",104,S-9,s09,B\n")
+    book = open_folder / "book"
+    proc = run_gradebook(str(subs), "--chapters", "1.1,1.3", "--out", str(book), "--roster", str(roster),
+                         "--canvas", str(book / "canvas.csv"), "--canvas-assignment", "Week 1", "--stats",
+                         cwd=open_folder)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "not on the roster (not in canvas.csv): stranger" in proc.stderr
+    canvas = list(csv.reader(open(book / "canvas.csv")))
+    full = f"{float(MAX['1.1']) + float(MAX['1.3']):g}"
+    assert canvas[0] == ["Student", "ID", "SIS User ID", "Section", "Week 1"]
+    assert canvas[1:] == [["Zero, Sam", "101", "S-0", "A", full], ["One, Kim", "102", "S-1", "B", full],
+                          ["Two, Lee", "103", "S-2", "A", canvas[3][4]], ["Absent, Al", "104", "S-9", "B", ""]]
+    assert float(canvas[3][4]) < float(full)
+    stats = {r["test"]: r for r in csv.DictReader(open(book / "stats.csv"))}
+    worst = next(iter(stats.values()))  # sorted by pass rate
+    assert worst["chapter"] == "1.3" and worst["passed"] == "2" and worst["graded"] == "3"
+    assert "sigmoid_derivative is not implemented yet" in worst["commonest_failure"]
+    assert all(r["pass_rate"] == "1.000" for r in stats.values() if r["chapter"] == "1.1")
+    md = (book / "stats.md").read_text()
+    assert "3 graded submissions" in md and "(33%)" not in md and "2/3 (67%)" in md and "stats.png" in md
+    assert (book / "stats.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    no_roster = run_gradebook(str(subs), "--out", str(book), "--canvas", "c.csv", cwd=open_folder)
+    assert no_roster.returncode == 2 and "--canvas needs --roster" in no_roster.stderr
+
+
+def comparable(book: Path) -> dict[str, dict]:
+    """Each student's results.json without the one field that measures time."""
+    found = {}
+    for name, data in graded_files(book).items():
+        results = json.loads(data)
+        results.pop("execution_time")
+        found[name] = results
+    return found
+
+
+def test_grading_on_a_dask_cluster_matches_a_local_run_and_survives_a_killed_worker(open_folder):
+    """--scheduler on a LocalCluster of 2 worker processes: the submissions travel as bytes, the results come
+    back and are written here; a worker killed while grading has its task graded elsewhere, once."""
+    from distributed import Client, LocalCluster
+
+    subs = small_class(open_folder, 6)
+    common = ["--chapters", "1.1-1.3", "--seed", "3"]
+    local = run_gradebook(str(subs), *common, "--out", str(open_folder / "local"), "--jobs", "2", cwd=open_folder)
+    assert local.returncode == 0, local.stdout + local.stderr
+    book = open_folder / "cluster"
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        pids = client.run(os.getpid)
+        proc = subprocess.Popen([sys.executable, "-m", "dlcourse.cli", "gradebook", str(subs), *common, "--out",
+                                 str(book), "--scheduler", cluster.scheduler_address], cwd=open_folder,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300
+        busy = {}
+        while not busy and proc.poll() is None and time.monotonic() < deadline:
+            busy = {w: keys for w, keys in client.processing().items() if keys and graded_files(book)}
+            time.sleep(0.05)
+        victim = next(iter(busy))
+        os.kill(pids[victim], signal.SIGKILL)  # mid-task: its student is not written yet
+        killed_while = [str(k) for k in busy[victim]]
+        written_then = set(graded_files(book))
+        out, err = proc.communicate(timeout=600)
+        assert client.run(os.getpid).keys() != pids.keys() or set(client.run(os.getpid).values()) != set(pids.values())
+    assert proc.returncode == 0, out + err
+    assert killed_while and not any(k.split("-")[2] in written_then for k in killed_while), (killed_while, written_then)
+    assert len(csv_rows(book)) == 6 and csv_rows(book) == csv_rows(open_folder / "local")
+    assert comparable(book) == comparable(open_folder / "local")
