@@ -38,6 +38,7 @@ from dlcourse.chapters import Chapter
 
 from . import repos
 from .engine import GradingError, find_chapters, find_kit, grade
+from .feedback_page import feedback_html
 from .fingerprint import fingerprint, kit_hash, student_seed, submission_hash
 from .kit import Kit
 from .results import gradescope_json, scorecard, write_atomic
@@ -123,12 +124,7 @@ def grade_job(job: Job, kit: Kit, hide_also: tuple[Path, ...] = ()) -> dict:
     results["extra_data"] = {**({"commit": row.commit} if row.commit else {}), "seed": job.seed,
                              "fingerprint": job.fingerprint, "row": asdict(row)}
     files = {"results.json": json.dumps(results, indent=2), "feedback.md": feedback_markdown(job.student, card)}
-    try:
-        from .feedback_page import feedback_html
-    except ImportError:  # the page generator is optional: the scorecard is the feedback that counts
-        feedback_html = None
-    if feedback_html is not None:
-        files["feedback.html"] = feedback_html(job.student, report, row.commit)
+    files["feedback.html"] = feedback_html(job.student, report, row.commit)
     return {"row": asdict(row), "files": files}
 
 

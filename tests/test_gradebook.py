@@ -109,6 +109,9 @@ def test_gradebook_of_a_class(open_folder):
     assert sum(t["score"] for t in results["tests"]) == float(rows["dave"]["total"])
     feedback = (book / "dave" / "feedback.md").read_text()
     assert feedback.startswith("# Feedback for dave") and "sigmoid_derivative is not implemented yet" in feedback
+    page = (book / "dave" / "feedback.html").read_text()  # the same, with charts (tests/test_feedback_page.py)
+    assert page.startswith("<!DOCTYPE html>") and "sigmoid_derivative is not implemented yet" in page
+    assert "data:image/png;base64," in page
     assert not (book / "carol").exists()
 
 
