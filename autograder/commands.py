@@ -52,13 +52,16 @@ def cmd_build(args) -> int:
 
 def cmd_grade(args) -> int:
     def run() -> int:
-        from .engine import find_chapters, find_kit, grade
+        from .engine import find_chapters, find_kit
+        from .gradebook import resolve_jobs
+        from .pool import grade_all_cores
         from .results import gradescope_json, scorecard, write_json
 
         kit = find_kit(args.kit)
         submission = Path(args.path)
         chapters = select(find_chapters(submission, kit), args.chapters)
-        report = grade(submission, chapters, seed=args.seed, budget=args.timeout, kit=kit)
+        report = grade_all_cores(submission, chapters, jobs=resolve_jobs(args.jobs), seed=args.seed,
+                                 budget=args.timeout, kit=kit)
         print(scorecard(report))
         if args.json:
             write_json(gradescope_json(report), Path(args.json))
@@ -242,6 +245,7 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the hidden suites' random inputs (default 0)")
     p.add_argument("--json", metavar="FILE", help="also write Gradescope's results.json to FILE")
     p.add_argument("--timeout", type=float, default=60.0, help="time budget per chapter in seconds (default 60)")
+    p.add_argument("--jobs", default="auto", help="chapters graded at the same time (default auto: one per core)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when the submission scores below full marks (default: 0 whenever grading completed)")
     p.add_argument("--kit", help=KIT_HELP)

@@ -10,9 +10,10 @@ A student's folder is a submission (shaped like a release) or a clone of their r
 Classroom: ``gh classroom clone student-repos``). A repository is graded at a commit, never at its working
 tree: the latest, or the last one before ``--before`` (:mod:`autograder.repos`); the gradebook records it.
 
-Each submission is graded exactly as ``dlcourse grade`` does it, in a fresh process of its own (``--jobs`` at a
-time, default: one per core) or on a Dask cluster's worker (``--scheduler``, :mod:`autograder.cluster`), with the
-other students' folders and the gradebook hidden from its code. Results are written here, as each arrives; the
+Each submission is graded exactly as ``dlcourse grade`` does it: here, every chapter of every student a piece of
+work for a pool of processes (``--jobs``, default: one per core; :mod:`autograder.pool`), or a student at a time
+on a Dask cluster's workers (``--scheduler``, :mod:`autograder.cluster`); with the other students' folders and
+the gradebook hidden from its code. Results are written here, as each arrives; the
 CSV is rewritten after each one, so a run stopped half-way (Ctrl-C, a kill) loses nothing already written.
 
 Re-running on the same gradebook folder skips every student whose ``results.json`` carries the same fingerprint
@@ -25,22 +26,21 @@ from __future__ import annotations
 import csv
 import io
 import json
-import multiprocessing
 import os
 import shutil
 import sys
 import tempfile
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from dlcourse.chapters import Chapter
 
 from . import repos
-from .engine import GradingError, find_chapters, find_kit, grade
+from .engine import GradingError, Report, find_chapters, find_kit, grade
 from .feedback_page import feedback_html
 from .fingerprint import fingerprint, kit_hash, student_seed, submission_hash
 from .kit import Kit
+from .pool import ChapterPool
 from .results import gradescope_json, scorecard, write_atomic
 
 EXPORTS = ".exports-"  # prefix of the gradebook's private folder of exported commits
@@ -101,19 +101,22 @@ def resolve_jobs(jobs: int | str) -> int:
 
 
 def grade_job(job: Job, kit: Kit, hide_also: tuple[Path, ...] = ()) -> dict:
-    """Grade one student's files; the payload the gradebook stores (plain data: it may come from another machine).
-
-    ``{"row": Row as a dict, "files": {name: text}}``: ``results.json``, ``feedback.md`` and ``feedback.html``
-    when graded, no files when the folder could not be graded (the reason is the row's status).
-    """
-    row = Row(**{**asdict(job.row), "chapters": {}})
-    chapters = [Chapter.from_name(name) for name in job.chapters]
+    """Grade one student's files here, chapter after chapter (a cluster's worker does this); :func:`payload`."""
     try:
         find_chapters(job.folder, kit)  # a folder that is not a submission: one line, not a zero per test
-        report = grade(job.folder, chapters, seed=job.seed, budget=job.budget, hide_also=hide_also, kit=kit)
+        report = grade(job.folder, [Chapter.from_name(n) for n in job.chapters], seed=job.seed, budget=job.budget,
+                       hide_also=hide_also, kit=kit)
     except GradingError as exc:
-        row.status = f"not graded: {str(exc).splitlines()[0]}"
-        return {"row": asdict(row), "files": {}}
+        return not_graded(job, exc)
+    return payload(job, report)
+
+
+def payload(job: Job, report: Report) -> dict:
+    """What the gradebook stores for a graded student (plain data: it may come from another machine).
+
+    ``{"row": Row as a dict, "files": {name: text}}``: ``results.json``, ``feedback.md`` and ``feedback.html``.
+    """
+    row = Row(**{**asdict(job.row), "chapters": {}})
     for r in report.results:
         row.chapters[r.chapter.number] = row.chapters.get(r.chapter.number, 0.0) + r.score
     row.total, row.max_score = report.score, report.max_score
@@ -123,9 +126,16 @@ def grade_job(job: Job, kit: Kit, hide_also: tuple[Path, ...] = ()) -> dict:
         card = f"graded commit {row.commit}\n{card}"
     results["extra_data"] = {**({"commit": row.commit} if row.commit else {}), "seed": job.seed,
                              "fingerprint": job.fingerprint, "row": asdict(row)}
-    files = {"results.json": json.dumps(results, indent=2), "feedback.md": feedback_markdown(job.student, card)}
-    files["feedback.html"] = feedback_html(job.student, report, row.commit)
-    return {"row": asdict(row), "files": files}
+    return {"row": asdict(row), "files": {"results.json": json.dumps(results, indent=2),
+                                          "feedback.md": feedback_markdown(job.student, card),
+                                          "feedback.html": feedback_html(job.student, report, row.commit)}}
+
+
+def not_graded(job: Job, why: BaseException | str) -> dict:
+    """The payload of a student whose files could not be graded: a row with the reason, no files."""
+    reason = why if isinstance(why, str) else (str(why).splitlines() or [type(why).__name__])[0]
+    row = Row(**{**asdict(job.row), "chapters": {}, "status": f"not graded: {reason}"})
+    return {"row": asdict(row), "files": {}}
 
 
 def feedback_markdown(student: str, card: str) -> str:
@@ -259,39 +269,25 @@ def grade_all(root: Path, chapters: list[Chapter], out: Path, *, seed: int = 0, 
 
 
 def _grade_here(pending: list[Job], kit: Kit, workers: int, hide_also: tuple[Path, ...], arrived) -> None:
-    """Grade on this machine, ``workers`` students at a time."""
-    # A fresh process per student: a grading run changes process-wide state (pytest, imports, environment),
-    # and a crash there costs one row, not the gradebook. "spawn": no copy of this process's threads.
-    fresh = {"max_tasks_per_child": 1} if sys.version_info >= (3, 11) else {}
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_ignore_ctrl_c, **fresh)
-    try:
-        futures = {pool.submit(grade_job, job, kit, hide_also): job for job in pending}
-        for future in as_completed(futures):
-            job = futures[future]
+    """Grade on this machine: every chapter of every student a piece of work for a pool of ``workers``
+    processes (:mod:`autograder.pool`), each student stored as their last chapter ends."""
+    jobs = {job.student: job for job in pending}
+    with ChapterPool(workers, kit) as pool:
+        for job in pending:
             try:
-                payload = future.result()
-            except Exception as exc:  # the grading process itself broke (killed, out of memory, ...)
-                row = Row(**{**asdict(job.row), "status": f"not graded: the grading process failed "
-                                                          f"({type(exc).__name__}: {exc})"})
-                payload = {"row": asdict(row), "files": {}}
-            arrived(job.student, payload)
-    except BaseException:
-        # Ctrl-C or an error: stop at once, the students in progress are graded again by the next run.
-        processes = list((getattr(pool, "_processes", None) or {}).values())
-        pool.shutdown(wait=False, cancel_futures=True)
-        for process in processes:
-            process.kill()
-        raise
-    pool.shutdown()
-
-
-def _ignore_ctrl_c() -> None:
-    """In a grading process: Ctrl-C is the gradebook's to handle (it stops the processes itself), not a
-    traceback per process."""
-    import signal
-
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+                find_chapters(job.folder, kit)  # a folder that is not a submission: one line, not a zero per test
+            except GradingError as exc:
+                arrived(job.student, not_graded(job, exc))
+                continue
+            pool.submit(job.student, job.folder, [Chapter.from_name(n) for n in job.chapters], seed=job.seed,
+                        budget=job.budget, hide_also=hide_also)
+        for student, report in pool.reports():
+            job = jobs[student]
+            if isinstance(report, BaseException):
+                arrived(student, not_graded(job, report if isinstance(report, GradingError) else
+                                            f"the grading failed ({type(report).__name__}: {report})"))
+            else:
+                arrived(student, payload(job, report))
 
 
 class _Progress:
