@@ -3,7 +3,11 @@
 Each benchmark builds a NumPy callable from the reference modules and, where torch is installed, a PyTorch
 callable doing the same work on the same float32 data. Both are timed as the median of several runs after a
 warm-up (the machine is noisy), and the ratio NumPy / PyTorch is printed next to the target from the course
-plan. ``--json FILE`` writes the same table. Benchmarks time; they never assert (tests do not time).
+plan. Beside it, how close each kernel comes to the hardware: the machine's peak is measured first (a large
+float32 matrix product in NumPy, all threads), and every row gives its achieved GFLOP/s (the multiply-adds
+of its matrix products and convolutions, counted from the shapes: 2 per multiply-add, a backward pass twice
+the forward's) and the fraction of that peak. ``--json FILE`` writes the same table. Benchmarks time; they
+never assert (tests do not time).
 """
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ class Benchmark:
     name: str
     target: float | None  # the largest acceptable NumPy / PyTorch ratio
     setup: Callable[[], tuple[Callable[[], object], Callable[[], object] | None]]
+    flops: float | None = None  # floating-point operations of one timed call (None: not a compute kernel)
 
 
 @dataclass
@@ -29,15 +34,43 @@ class Result:
     numpy_seconds: float
     torch_seconds: float | None
     target: float | None
+    flops: float | None = None
+    peak_gflops: float | None = None
 
     @property
     def ratio(self) -> float | None:
         return None if self.torch_seconds is None else self.numpy_seconds / self.torch_seconds
 
+    def gflops(self, seconds: float | None) -> float | None:
+        return None if self.flops is None or not seconds else self.flops / seconds / 1e9
+
+    @property
+    def fraction_of_peak(self) -> float | None:
+        achieved = self.gflops(self.numpy_seconds)
+        return None if achieved is None or not self.peak_gflops else achieved / self.peak_gflops
+
     def as_dict(self) -> dict:
         return {"name": self.name, "numpy_seconds": self.numpy_seconds, "torch_seconds": self.torch_seconds,
                 "ratio": self.ratio, "target_ratio": self.target,
-                "meets_target": None if self.ratio is None or self.target is None else self.ratio <= self.target}
+                "meets_target": None if self.ratio is None or self.target is None else self.ratio <= self.target,
+                "flops": self.flops, "numpy_gflops": self.gflops(self.numpy_seconds),
+                "torch_gflops": self.gflops(self.torch_seconds), "peak_gflops": self.peak_gflops,
+                "numpy_fraction_of_peak": self.fraction_of_peak}
+
+
+def peak_gflops(n: int = 2048, runs: int = 5) -> float:
+    """This machine's float32 matrix-product rate in NumPy (its BLAS, all threads): the best of ``runs``."""
+    rng = np.random.default_rng(0)
+    A, B = rng.standard_normal((n, n), dtype=np.float32), rng.standard_normal((n, n), dtype=np.float32)
+    A @ B  # warm-up: threads started, pages touched
+    best = min(_timed(lambda: A @ B) for _ in range(runs))
+    return 2 * n ** 3 / best / 1e9
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
 
 
 def torch_or_none():
@@ -121,7 +154,64 @@ def _mlp_epoch(batch_size: int = 64, lr: float = 0.1):
     return numpy_epoch, torch_epoch
 
 
+def _mlp_flops(n: int = 5000, sizes=(784, 128, 64, 10)) -> float:
+    """Forward 2 flops per weight per image, backward twice that: 6 per weight per image."""
+    return 6.0 * n * sum(a * b for a, b in zip(sizes, sizes[1:]))
+
+
+# ------------------------------------------------------------------ the capstone CNN, one epoch
+
+CNN_LAYERS = ((1, 8, 28), (8, 16, 14))  # (channels in, filters, side) of the two 3x3 convolutions, padding 1
+
+
+def _cnn_flops(n: int = 5000) -> float:
+    conv = sum(2.0 * c * f * 9 * side * side for c, f, side in CNN_LAYERS)
+    return 3.0 * n * (conv + 2.0 * 784 * 10)
+
+
+def _cnn_epoch(batch_size: int = 64, lr: float = 0.05):
+    from dlcourse.mnist import load_mnist
+
+    cap = _ref("ch4_6_capstone")
+    X, y = load_mnist("train", dtype=np.float32)
+    X = X.reshape(-1, 1, 28, 28)
+    init = cap.init_capstone(np.random.default_rng(0))
+    order = np.random.default_rng(1).permutation(len(X))
+    batches = [(X[order[i:i + batch_size]], y[order[i:i + batch_size]]) for i in range(0, len(X), batch_size)]
+    lr32 = np.float32(lr)
+
+    def numpy_epoch():
+        params = {k: v.copy() for k, v in init.items()}
+        for xb, yb in batches:
+            _, cache = cap.capstone_forward(params, xb)
+            grads = cap.capstone_backward(params, cache, yb)
+            for key in params:
+                params[key] -= lr32 * grads[key]
+
+    torch = torch_or_none()
+    if torch is None:
+        return numpy_epoch, None
+    nn = torch.nn
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1),
+                        nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(784, 10))
+    tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
+    opt = torch.optim.SGD(net.parameters(), lr=lr)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def torch_epoch():
+        for xb, yb in tbatches:
+            opt.zero_grad(set_to_none=True)
+            loss_fn(net(xb), yb).backward()
+            opt.step()
+
+    return numpy_epoch, torch_epoch
+
+
 # ------------------------------------------------------------------ convolution and pooling
+
+def _conv_flops(shape, filters) -> float:
+    N, C, H, W = shape
+    return 3.0 * 2 * N * filters * C * 9 * H * W
 
 def _conv(shape, filters, seed=0):
     conv = _ref("ch4_2_convolution")
@@ -171,35 +261,47 @@ def _pool(shape=(64, 8, 28, 28), seed=0):
 
 
 BENCHMARKS: list[Benchmark] = [
-    Benchmark("mlp 784-128-64-10 epoch, 5k set, batch 64", 0.8, _mlp_epoch),
-    Benchmark("conv2d fwd+bwd x(64,1,28,28) 8x3x3 pad 1", 1.5, lambda: _conv((64, 1, 28, 28), 8)),
-    Benchmark("conv2d fwd+bwd x(64,8,14,14) 16x3x3 pad 1", 1.5, lambda: _conv((64, 8, 14, 14), 16)),
-    Benchmark("max_pool 2x2 fwd+bwd x(64,8,28,28)", 2.0, _pool),
+    Benchmark("mlp 784-128-64-10 epoch, 5k set, batch 64", 0.6, _mlp_epoch, _mlp_flops()),
+    Benchmark("conv2d fwd+bwd x(64,1,28,28) 8x3x3 pad 1", 1.0, lambda: _conv((64, 1, 28, 28), 8),
+              _conv_flops((64, 1, 28, 28), 8)),
+    Benchmark("conv2d fwd+bwd x(64,8,14,14) 16x3x3 pad 1", 1.0, lambda: _conv((64, 8, 14, 14), 16),
+              _conv_flops((64, 8, 14, 14), 16)),
+    Benchmark("max_pool 2x2 fwd+bwd x(64,8,28,28)", 1.0, _pool),
+    Benchmark("capstone CNN epoch, 5k set, batch 64", 1.2, _cnn_epoch, _cnn_flops()),
 ]
 
 
 def run(names: list[str] | None = None, runs: int = 45) -> list[Result]:
+    peak = peak_gflops()
     results = []
     for bench in BENCHMARKS:
         if names and not any(n in bench.name for n in names):
             continue
         numpy_fn, torch_fn = bench.setup()
-        np_s, torch_s = median_times(numpy_fn, torch_fn, runs)
-        results.append(Result(bench.name, np_s, torch_s, bench.target))
+        # A whole epoch takes a second or more: fewer runs give as steady a median.
+        n = runs if bench.flops is None or bench.flops < 1e10 else max(1, runs // 9)
+        np_s, torch_s = median_times(numpy_fn, torch_fn, n)
+        results.append(Result(bench.name, np_s, torch_s, bench.target, bench.flops, peak))
     return results
 
 
 def table(results: list[Result]) -> str:
     torch = torch_or_none()
-    lines = [f"{'benchmark':<52}{'numpy ms':>10}{'torch ms':>10}{'ratio':>8}{'target':>8}  ok",
-             "-" * 94]
+    lines = [f"{'benchmark':<46}{'numpy ms':>10}{'torch ms':>10}{'ratio':>7}{'target':>7}  ok"
+             f"{'GFLOP/s':>9}{'of peak':>8}", "-" * 101]
     for r in results:
         t = f"{r.torch_seconds * 1e3:10.3f}" if r.torch_seconds is not None else f"{'-':>10}"
-        ratio = f"{r.ratio:8.2f}" if r.ratio is not None else f"{'-':>8}"
-        target = f"{r.target:8.2f}" if r.target is not None else f"{'-':>8}"
+        ratio = f"{r.ratio:7.2f}" if r.ratio is not None else f"{'-':>7}"
+        target = f"{r.target:7.2f}" if r.target is not None else f"{'-':>7}"
         ok = r.as_dict()["meets_target"]
-        lines.append(f"{r.name:<52}{r.numpy_seconds * 1e3:10.3f}{t}{ratio}{target}  "
-                     f"{'-' if ok is None else 'yes' if ok else 'NO'}")
+        achieved, share = r.gflops(r.numpy_seconds), r.fraction_of_peak
+        rate = f"{achieved:9.1f}" if achieved else f"{'-':>9}"
+        of_peak = f"{100 * share:7.1f}%" if share else f"{'-':>8}"
+        verdict = "-" if ok is None else "yes" if ok else "NO"
+        lines.append(f"{r.name[:45]:<46}{r.numpy_seconds * 1e3:10.3f}{t}{ratio}{target}  {verdict:<3}{rate}{of_peak}")
+    if results and results[0].peak_gflops:
+        lines.append(f"peak: a 2048x2048 float32 matrix product in NumPy, {results[0].peak_gflops:.1f} GFLOP/s "
+                     "(all threads); GFLOP/s are NumPy's")
     lines.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads)" if torch else
                  "torch not installed: NumPy times only (pip install -e '.[torch]')")
     lines.append(f"numpy {np.__version__}; medians of the timed runs, in 5 alternating blocks, each after 0.05 s of "
@@ -212,6 +314,8 @@ def write_json(results: list[Result], path) -> None:
     from .machine import environment
 
     data = {**environment(), "numpy": np.__version__, "torch": torch.__version__ if torch else None,
+            "torch_threads": torch.get_num_threads() if torch else None,
+            "peak_gflops": results[0].peak_gflops if results else None,
             "benchmarks": [r.as_dict() for r in results]}
     with open(path, "w") as fh:
         json.dump(data, fh, indent=2)

@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def run_bench(tmp_path, *args, env=None):
     out = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "bench", "--runs", "1", "--only", "max_pool",
-                           "--only", "conv2d", "--json", str(out), *args], capture_output=True, text=True, cwd=ROOT,
+                           "--only", "conv2d", "--only", "capstone", "--json", str(out), *args], capture_output=True, text=True, cwd=ROOT,
                           env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return json.loads(out.read_text()), proc.stdout
@@ -20,12 +20,21 @@ def run_bench(tmp_path, *args, env=None):
 def test_bench_json_has_one_entry_per_benchmark(tmp_path):
     data, stdout = run_bench(tmp_path)
     names = [b["name"] for b in data["benchmarks"]]
-    assert len(names) == 3 and any("max_pool" in n for n in names) and sum("conv2d" in n for n in names) == 2
+    assert len(names) == 4 and any("max_pool" in n for n in names) and sum("conv2d" in n for n in names) == 2
+    assert any("capstone CNN epoch" in n for n in names)
+    assert data["peak_gflops"] > 0
     for b in data["benchmarks"]:
         assert b["numpy_seconds"] > 0
         if data["torch"] is not None:
             assert b["torch_seconds"] > 0 and abs(b["ratio"] - b["numpy_seconds"] / b["torch_seconds"]) < 1e-12
-    assert "ratio" in stdout and "max_pool" in stdout
+        if "max_pool" in b["name"]:  # not a compute kernel: no rate
+            assert b["flops"] is None and b["numpy_gflops"] is None and b["numpy_fraction_of_peak"] is None
+        else:
+            assert b["numpy_gflops"] == b["flops"] / b["numpy_seconds"] / 1e9
+            assert b["numpy_fraction_of_peak"] == b["numpy_gflops"] / data["peak_gflops"]
+    conv1 = next(b for b in data["benchmarks"] if "x(64,1,28,28)" in b["name"])
+    assert conv1["flops"] == 3 * 2 * 64 * 8 * 1 * 9 * 28 * 28  # forward multiply-adds x 2, backward twice that
+    assert "ratio" in stdout and "max_pool" in stdout and "GFLOP/s" in stdout and "peak:" in stdout
 
 
 def test_bench_without_torch_reports_null(tmp_path):

@@ -175,10 +175,15 @@ def test_momentum_needs_float_arrays(student, rng):
     for what, p, v in (("an int param", np.zeros(3, dtype=np.int64), np.zeros(3)),
                        ("an int velocity", np.zeros(3), np.zeros(3, dtype=np.int64)),
                        ("a list param", [0.0, 0.0, 0.0], np.zeros(3)), ("a bool velocity", np.zeros(3),
-                                                                         np.zeros(3, dtype=bool))):
-        expect_raises(TypeError, student.momentum_update, p, g, v, 0.1, 0.5, call=f"momentum_update with {what}",
-                      hint="param and velocity are changed in place: both must be numpy arrays of floats "
-                           "(dtype.kind == 'f'); raise TypeError otherwise")
+                                                                         np.zeros(3, dtype=bool)),
+                       ("a complex param", np.zeros(3, dtype=complex), np.zeros(3)),
+                       ("a complex velocity", np.zeros(3), np.zeros(3, dtype=complex))):
+        hint = ("param and velocity are changed in place: both must be numpy arrays of floats (dtype.kind == 'f'); "
+                "check both first and raise TypeError naming the one that is not")
+        msg = expect_raises(TypeError, student.momentum_update, p, g, v, 0.1, 0.5, call=f"momentum_update with {what}",
+                            hint=hint)
+        name = what.split()[-1]
+        require(name in msg, f"momentum_update with {what}: the TypeError should name {name}, got {msg!r}\nHint: {hint}")
     expect_raises(ValueError, student.momentum_update, np.zeros(3), g, np.zeros(3), 0.1, 1.5,
                   call="momentum_update(p, g, v, lr=0.1, mu=1.5)", hint="mu must lie in [0, 1): raise ValueError")
 
@@ -524,17 +529,20 @@ def test_random_shift_arguments(student, rng):
                                  "by value (int(s) != s), never with `is`, and use int(max_shift) from then on")
 
 
-def test_random_shift_draws(student, rng):
+@pytest.mark.parametrize("n", [12, 1], ids=["batch", "one-image"])
+def test_random_shift_draws(student, rng, n):
     """random_shift: the offsets are drawn as documented (all dy, then all dx), so a seed gives the reference's shifts"""
-    X = rng.uniform(0.1, 1.0, size=(12, 2, 7, 6))
+    X = rng.uniform(0.1, 1.0, size=(n, 2, 7, 6))
     s = int(rng.integers(1, 4))
     seed = int(rng.integers(2 ** 31))
+    while n == 1 and not np.any(np.random.default_rng(seed).integers(-s, s + 1, size=2)):  # a real shift of one image
+        seed += 1
     got = student.random_shift(X, np.random.default_rng(seed), s)
     want = reference("ch4_5_optimization").random_shift(X, np.random.default_rng(seed), s)
     draws = np.random.default_rng(seed)
-    dy, dx = draws.integers(-s, s + 1, size=12), draws.integers(-s, s + 1, size=12)
+    dy, dx = draws.integers(-s, s + 1, size=n), draws.integers(-s, s + 1, size=n)
     found = offsets_of(X, np.asarray(got, dtype=np.float64), s) if np.shape(got) == X.shape else None
-    check_array(got, want, f"random_shift(X (12, 2, 7, 6), np.random.default_rng({seed}), max_shift={s})", rtol=0,
+    check_array(got, want, f"random_shift(X ({n}, 2, 7, 6), np.random.default_rng({seed}), max_shift={s})", rtol=0,
                 atol=0, hint=f"the offsets (dy, dx) should be {list(zip(dy.tolist(), dx.tolist()))}, yours are "
                              f"{found} (None: not a shifted image). Draw dy = rng.integers(-s, s + 1, size=N) for all "
                              "images first, then dx the same way, and move the content DOWN by dy and RIGHT by dx")

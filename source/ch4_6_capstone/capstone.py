@@ -279,7 +279,7 @@ def train_capstone(X, y, rng, *, time_budget=60.0, max_epochs=None, X_val=None, 
             # mutants: skip (display only)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}", acc=f"{correct / seen:.3f}",
                             left=f"{max(0.0, time_budget - elapsed):.0f}s", refresh=False)
-            bar.update(1)
+            bar.update(1)  # mutants: skip (display only)
         if seen == 0:  # the budget ran out before this epoch's first step
             bar.close()
             break
@@ -298,8 +298,9 @@ def train_capstone(X, y, rng, *, time_budget=60.0, max_epochs=None, X_val=None, 
                         val_acc=f"{history['val_accuracy'][-1]:.3f}",
                         left=f"{max(0.0, time_budget - history['seconds'][-1]):.0f}s")
         bar.close()
-        # Until the watch starts the latest epoch stands in as the best; then the lowest watched loss wins.
-        if lr > lr0 / 5 or val_loss < min(watched, default=math.inf):
+        # Until the watch starts (nothing watched: min is inf) the latest epoch stands in as the best; then the
+        # lowest watched loss wins, the earlier epoch on a tie.
+        if val_loss < min(watched, default=math.inf):
             best = {key: value.copy() for key, value in params.items()}
             history["best_epoch"] = epoch
         if lr <= lr0 / 5:
