@@ -321,9 +321,14 @@ CLOCK_HINT = ("the test's clock moves on at every reading, so the runs agree onl
 
 # (images, time_budget, the clock's steps, a third of the validation labels wrong): the first stops in the middle
 # of an epoch exactly at the budget (41 = the time used + the last step + the last validation: >= matters); the
-# second stops early on the clock's schedule; the third stops within two epochs, on uneven steps and validations.
+# second stops early on the clock's schedule; the others, one mini-batch an epoch on uneven steps (a step reads
+# 0.25 -> 0.75, its validation 0.75 -> 2.75, the next epoch's check 3.75 + 0.5 + 2.0 = 6.25), stop before the
+# first step's durations are known (2.0: the first check is 0.25 + 0 + 0), just after (6.0) or just before
+# (6.5) the second epoch.
+UNEVEN = (0.25, 0.5, 2.0, 1.0)
 CLOCK_RUNS = {"stops-mid-epoch": (256, 41.0, (1.0,), False), "early-stopping-on-the-clock": (64, 90.0, (1.0,), True),
-              "uneven-durations": (256, 9.0, (0.25, 1.5, 0.75, 2.0, 0.5), False)}
+              "one-epoch": (64, 2.0, UNEVEN, False), "stops-at-6.25": (64, 6.0, UNEVEN, False),
+              "goes-on-at-6.25": (64, 6.5, UNEVEN, False)}
 
 
 @pytest.mark.parametrize("run", CLOCK_RUNS)
