@@ -30,6 +30,7 @@ import os
 import shutil
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -272,22 +273,35 @@ def _grade_here(pending: list[Job], kit: Kit, workers: int, hide_also: tuple[Pat
     """Grade on this machine: every chapter of every student a piece of work for a pool of ``workers``
     processes (:mod:`autograder.pool`), each student stored as their last chapter ends."""
     jobs = {job.student: job for job in pending}
-    with ChapterPool(workers, kit) as pool:
+
+    def store_one(student: str, report) -> None:
+        job = jobs[student]
+        if isinstance(report, BaseException):
+            arrived(student, not_graded(job, report if isinstance(report, GradingError) else
+                                        f"the grading failed ({type(report).__name__}: {report})"))
+        else:
+            arrived(student, payload(job, report))
+
+    # The feedback page (about a second of matplotlib per student) is drawn on a thread of its own: the loop
+    # below keeps handing chapters to the pool meanwhile, instead of leaving its processes waiting.
+    with ChapterPool(workers, kit) as pool, ThreadPoolExecutor(1) as writer:
+        stored = []
         for job in pending:
             try:
                 find_chapters(job.folder, kit)  # a folder that is not a submission: one line, not a zero per test
             except GradingError as exc:
-                arrived(job.student, not_graded(job, exc))
+                stored.append(writer.submit(arrived, job.student, not_graded(job, exc)))
                 continue
             pool.submit(job.student, job.folder, [Chapter.from_name(n) for n in job.chapters], seed=job.seed,
                         budget=job.budget, hide_also=hide_also)
-        for student, report in pool.reports():
-            job = jobs[student]
-            if isinstance(report, BaseException):
-                arrived(student, not_graded(job, report if isinstance(report, GradingError) else
-                                            f"the grading failed ({type(report).__name__}: {report})"))
-            else:
-                arrived(student, payload(job, report))
+        try:
+            for student, report in pool.reports():
+                stored.append(writer.submit(store_one, student, report))
+        except BaseException:
+            writer.shutdown(wait=True, cancel_futures=True)  # what is being written is finished, nothing more
+            raise
+        for future in stored:
+            future.result()  # a failure to write is the gradebook's own: let it be seen
 
 
 class _Progress:
