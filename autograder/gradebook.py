@@ -125,8 +125,10 @@ def payload(job: Job, report: Report) -> dict:
     card = scorecard(report)
     if row.commit:
         card = f"graded commit {row.commit}\n{card}"
+    # The failures as the tests said them, without the chapter notes the outputs start with (for --stats).
+    failures = {r.name: r.message for r in report.results if r.failed}
     results["extra_data"] = {**({"commit": row.commit} if row.commit else {}), "seed": job.seed,
-                             "fingerprint": job.fingerprint, "row": asdict(row)}
+                             "fingerprint": job.fingerprint, "row": asdict(row), "failures": failures}
     return {"row": asdict(row), "files": {"results.json": json.dumps(results, indent=2),
                                           "feedback.md": feedback_markdown(job.student, card),
                                           "feedback.html": feedback_html(job.student, report, row.commit)}}
