@@ -25,7 +25,7 @@ TITLE = "dlcourse_title"
 MISSING = "dlcourse_missing"  # a function of the test's own chapter that is still a stub
 WAITING = "dlcourse_waiting"  # "4.2 (conv2d)": an earlier chapter's stub the test ran into
 LEADERBOARD = "leaderboard"  # (name, value) or (name, value, "asc"): a figure for Gradescope's leaderboard
-PLOT = "dlcourse_plot"  # a dict of plain JSON data (autograder.plots) that the feedback page draws
+PLOT = "dlcourse_plot"  # a dict of plain JSON data (the grader's plot recorders) that the feedback page draws
 
 
 @dataclass
