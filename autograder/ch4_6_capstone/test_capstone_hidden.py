@@ -102,7 +102,9 @@ def test_capstone_gradients(student, rng):
 #     a whole submission's CPU time: 8 s gave min 0.9737, median 0.9781 over 20 seeds.)
 #   heavy load (3 extra busy-loop processes on top), 10 seeds (100..109): min 0.9340, median 0.9447, max 0.9548;
 #     2 epochs; returned within 4.11 s.
-#   Threshold 0.92: 1.4 points under the worst seed under heavy load, 4.5 under the worst beside another grading.
+#   Threshold 0.90: 3.4 points under the worst seed under heavy load, 6.5 under the worst beside another grading.
+#   (0.92 was too close: during a mutation run beside the project's test suite, a load heavier still, the
+#   reference's equivalent scored 0.9192.)
 #   (With a 60 s budget the reference reaches 0.9815-0.9834 over 6 seeds at load 4-7: the capstone's target of 0.97.)
 # full (60k training images): NOT MEASURED (not available offline here). In 4 s the reference makes about as many
 #   steps as on the subset, on 12x more distinct images, so it is expected to do at least as well; the threshold is
@@ -110,7 +112,7 @@ def test_capstone_gradients(student, rng):
 MNIST_BUDGET = 4.0
 # overrun: seconds the call may take beyond its time_budget, measured here (the last mini-batch, the last validation,
 # sending the images to the worker: the full set is 188 MB of float32 and its validation split 6,000 images)
-MNIST_RUNS = {"subset5k": {"threshold": 0.92, "overrun": 2.5}, "full": {"threshold": 0.92, "overrun": 6.0}}
+MNIST_RUNS = {"subset5k": {"threshold": 0.90, "overrun": 2.5}, "full": {"threshold": 0.90, "overrun": 6.0}}
 
 
 DRAWS_HINT = ("the random draws come in a fixed order: the split (order = rng.permutation(m), its first max(1, m // 10) "
