@@ -221,18 +221,19 @@ def graded_files(book: Path) -> dict[str, bytes]:
 def test_a_stopped_gradebook_loses_nothing_and_the_next_run_completes_it(open_folder, sig):
     """A real Ctrl-C (SIGINT to the process group, as a terminal sends it) or SIGKILL mid-run: what was written
     stays, no row is lost or doubled, and the same command again grades only the rest."""
-    subs = small_class(open_folder)
+    n = 12  # graded two chapters at a time, students finish in bursts: enough of them that some are left
+    subs = small_class(open_folder, n)
     book = open_folder / "gradebook"
     cmd = [sys.executable, "-m", "dlcourse.cli", "gradebook", str(subs), "--chapters", "1.1-1.3", "--jobs", "2"]
     proc = subprocess.Popen(cmd, cwd=open_folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)
     deadline = time.monotonic() + 300
-    while len(graded_files(book)) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)
+    while not graded_files(book) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
     os.killpg(proc.pid, sig)
     out, err = proc.communicate(timeout=120)
     before = graded_files(book)
-    assert 2 <= len(before) < 6, (len(before), out, err)
+    assert 1 <= len(before) < n, (len(before), out, err)
     rows = csv_rows(book)
     assert len({r["student"] for r in rows}) == len(rows), rows  # no row twice
     for row in rows:  # every student graded before the stop has the row of their results.json
@@ -242,12 +243,12 @@ def test_a_stopped_gradebook_loses_nothing_and_the_next_run_completes_it(open_fo
         assert proc.returncode == 130 and "run the same command again" in err and "Traceback" not in err, err
     again = subprocess.run(cmd, cwd=open_folder, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert f"{len(before)} of 6 already graded" in again.stdout and f"({len(before)} kept" in again.stdout
+    assert f"{len(before)} of {n} already graded" in again.stdout and f"({len(before)} kept" in again.stdout
     assert {k: v for k, v in graded_files(book).items() if k in before} == before  # kept as written
     rows = {r["student"]: r for r in csv_rows(book)}
-    assert sorted(rows) == [f"s{i:02d}" for i in range(6)] and len(csv_rows(book)) == 6
+    assert sorted(rows) == [f"s{i:02d}" for i in range(n)] and len(csv_rows(book)) == n
     for name, row in rows.items():
-        unfinished = name in ("s02", "s05")
+        unfinished = int(name[1:]) % 3 == 2
         assert (row["1.3"] == MAX["1.3"]) != unfinished and row["1.1"] == MAX["1.1"], row
     assert not list(book.glob(".exports-*"))
 
