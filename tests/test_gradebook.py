@@ -225,8 +225,10 @@ def test_a_stopped_gradebook_loses_nothing_and_the_next_run_completes_it(open_fo
     subs = small_class(open_folder, n)
     book = open_folder / "gradebook"
     cmd = [sys.executable, "-m", "dlcourse.cli", "gradebook", str(subs), "--chapters", "1.1-1.3", "--jobs", "2"]
+    # As from a terminal: Ctrl-C's default action, even if this test runs where SIGINT is ignored (a background
+    # job of a non-interactive shell, whose children Python then leaves without a KeyboardInterrupt).
     proc = subprocess.Popen(cmd, cwd=open_folder, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while not graded_files(book) and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
