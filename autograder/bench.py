@@ -117,13 +117,10 @@ def _ref(name: str):
 
 # ------------------------------------------------------------------ MLP training epoch
 
-def _mlp_epoch(batch_size: int = 64, lr: float = 0.1):
-    from dlcourse.mnist import load_mnist
-
-    fwd, bwd = _ref("ch3_3_mlp_forward"), _ref("ch3_4_backprop")
-    X, y = load_mnist("train", dtype=np.float32)
-    sizes = [784, 128, 64, 10]
-    init = {k: v.astype(np.float32) for k, v in fwd.init_mlp(sizes, np.random.default_rng(0)).items()}
+def _sgd_epochs(X, y, init: dict, forward, backward, make_net, batch_size: int, lr: float):
+    """One epoch of plain SGD over ``(X, y)`` in shuffled mini-batches: in NumPy, from the parameters ``init``
+    with the reference's ``forward(params, xb) -> (probs, cache)`` and ``backward(params, cache, yb)``; and, where
+    torch is installed, on the same batches with the network ``make_net(torch)`` and cross-entropy."""
     order = np.random.default_rng(1).permutation(len(X))
     batches = [(X[order[i:i + batch_size]], y[order[i:i + batch_size]]) for i in range(0, len(X), batch_size)]
     lr32 = np.float32(lr)
@@ -131,16 +128,15 @@ def _mlp_epoch(batch_size: int = 64, lr: float = 0.1):
     def numpy_epoch():
         params = {k: v.copy() for k, v in init.items()}
         for xb, yb in batches:
-            _, cache = fwd.forward_mlp(xb, params)
-            grads = bwd.backward_mlp(params, cache, yb)
+            _, cache = forward(params, xb)
+            grads = backward(params, cache, yb)
             for key in params:
                 params[key] -= lr32 * grads[key]
 
     torch = torch_or_none()
     if torch is None:
         return numpy_epoch, None
-    net = torch.nn.Sequential(torch.nn.Linear(784, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64),
-                              torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    net = make_net(torch)
     tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
     opt = torch.optim.SGD(net.parameters(), lr=lr)
     loss_fn = torch.nn.CrossEntropyLoss()
@@ -152,6 +148,22 @@ def _mlp_epoch(batch_size: int = 64, lr: float = 0.1):
             opt.step()
 
     return numpy_epoch, torch_epoch
+
+
+def _mlp_epoch(batch_size: int = 64, lr: float = 0.1):
+    from dlcourse.mnist import load_mnist
+
+    fwd, bwd = _ref("ch3_3_mlp_forward"), _ref("ch3_4_backprop")
+    X, y = load_mnist("train", dtype=np.float32)
+    sizes = [784, 128, 64, 10]
+    init = {k: v.astype(np.float32) for k, v in fwd.init_mlp(sizes, np.random.default_rng(0)).items()}
+
+    def make_net(torch):
+        nn = torch.nn
+        return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 64), nn.ReLU(), nn.Linear(64, 10))
+
+    return _sgd_epochs(X, y, init, lambda params, xb: fwd.forward_mlp(xb, params), bwd.backward_mlp, make_net,
+                       batch_size, lr)
 
 
 def _mlp_flops(n: int = 5000, sizes=(784, 128, 64, 10)) -> float:
@@ -174,37 +186,14 @@ def _cnn_epoch(batch_size: int = 64, lr: float = 0.05):
 
     cap = _ref("ch4_6_capstone")
     X, y = load_mnist("train", dtype=np.float32)
-    X = X.reshape(-1, 1, 28, 28)
-    init = cap.init_capstone(np.random.default_rng(0))
-    order = np.random.default_rng(1).permutation(len(X))
-    batches = [(X[order[i:i + batch_size]], y[order[i:i + batch_size]]) for i in range(0, len(X), batch_size)]
-    lr32 = np.float32(lr)
 
-    def numpy_epoch():
-        params = {k: v.copy() for k, v in init.items()}
-        for xb, yb in batches:
-            _, cache = cap.capstone_forward(params, xb)
-            grads = cap.capstone_backward(params, cache, yb)
-            for key in params:
-                params[key] -= lr32 * grads[key]
+    def make_net(torch):
+        nn = torch.nn
+        return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1),
+                             nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(784, 10))
 
-    torch = torch_or_none()
-    if torch is None:
-        return numpy_epoch, None
-    nn = torch.nn
-    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1),
-                        nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(784, 10))
-    tbatches = [(torch.from_numpy(xb), torch.from_numpy(yb)) for xb, yb in batches]
-    opt = torch.optim.SGD(net.parameters(), lr=lr)
-    loss_fn = nn.CrossEntropyLoss()
-
-    def torch_epoch():
-        for xb, yb in tbatches:
-            opt.zero_grad(set_to_none=True)
-            loss_fn(net(xb), yb).backward()
-            opt.step()
-
-    return numpy_epoch, torch_epoch
+    return _sgd_epochs(X.reshape(-1, 1, 28, 28), y, cap.init_capstone(np.random.default_rng(0)), cap.capstone_forward,
+                       cap.capstone_backward, make_net, batch_size, lr)
 
 
 # ------------------------------------------------------------------ convolution and pooling

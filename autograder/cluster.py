@@ -28,7 +28,7 @@ from dlcourse.work import MANIFEST
 from . import repos
 from .engine import GradingError, find_kit
 from .fingerprint import kit_hash
-from .gradebook import Job, Row, grade_job
+from .gradebook import Job, Row, grade_job, not_graded
 
 
 def pack(job: Job) -> bytes:
@@ -87,7 +87,5 @@ def grade_on_cluster(address: str, pending: list[Job], kit_version: str, arrived
             try:
                 payload = future.result()
             except Exception as exc:  # the task failed on its worker (or every worker it was given died)
-                row = Row(**{**asdict(job.row), "status": f"not graded: {type(exc).__name__}: "
-                                                          f"{str(exc).splitlines()[0] if str(exc) else ''}"})
-                payload = {"row": asdict(row), "files": {}}
+                payload = not_graded(job, f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
             arrived(job.student, payload)

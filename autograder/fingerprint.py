@@ -15,10 +15,10 @@ from pathlib import Path
 from dlcourse.chapters import Chapter
 from dlcourse.work import MANIFEST
 
+from .engine import AUTOGRADER
 from .kit import Kit
 
 SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".git"}
-AUTOGRADER = Path(__file__).resolve().parent
 
 
 def _hash_files(digest, root: Path, paths) -> None:

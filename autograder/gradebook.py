@@ -222,6 +222,10 @@ def grade_all(root: Path, chapters: list[Chapter], out: Path, *, seed: int = 0, 
     run = Run([])
     rows: dict[str, Row] = {}
     pending: list[Job] = []
+
+    def save() -> None:
+        write_csv(sorted(rows.values(), key=lambda r: r.student), chapters, out / "gradebook.csv")
+
     try:
         version = kit_hash(kit)
         for sub in subs:
@@ -236,7 +240,7 @@ def grade_all(root: Path, chapters: list[Chapter], out: Path, *, seed: int = 0, 
                 run.skipped.append(job.student)
             else:
                 pending.append(job)
-        write_csv(sorted(rows.values(), key=lambda r: r.student), chapters, out / "gradebook.csv")
+        save()
         if run.skipped:
             progress(f"{len(run.skipped)} of {len(subs)} already graded with the same files, kit and seed: kept "
                      "(--regrade NAME,... or --regrade-all grades them again)")
@@ -245,7 +249,7 @@ def grade_all(root: Path, chapters: list[Chapter], out: Path, *, seed: int = 0, 
         def arrived(student: str, payload: dict) -> None:
             row = rows[student] = store(out, student, payload)
             run.graded.append(student)
-            write_csv(sorted(rows.values(), key=lambda r: r.student), chapters, out / "gradebook.csv")
+            save()
             shown = f"{row.total:g}/{row.max_score:g}" if row.total is not None else row.status
             done.step(f"{student}: {shown}" + (f" (commit {row.commit[:10]})" if row.commit else ""))
 
@@ -264,7 +268,7 @@ def grade_all(root: Path, chapters: list[Chapter], out: Path, *, seed: int = 0, 
             if job.student not in rows:
                 earlier = previous_row(out, job)
                 rows[job.student] = earlier or Row(job.student, status="not graded yet: the run was interrupted")
-        write_csv(sorted(rows.values(), key=lambda r: r.student), chapters, out / "gradebook.csv")
+        save()
     finally:
         shutil.rmtree(exports, ignore_errors=True)
     run.rows = sorted(rows.values(), key=lambda r: r.student)

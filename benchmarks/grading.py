@@ -36,10 +36,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _cpu_jiffies() -> tuple[int, int, int]:
     """(busy, steal, all) clock ticks of all cores since boot."""
     with open("/proc/stat") as fh:
@@ -87,9 +83,11 @@ def bench_class(n: int) -> dict:
     counts: dict[str, int] = {}
     for kind in kinds.values():
         counts[kind.split(" (")[0]] = counts.get(kind.split(" (")[0], 0) + 1
+    from autograder.gradebook import resolve_jobs
+
     hz = os.sysconf("SC_CLK_TCK")
     return {"students": n, "mix": counts, "graded_rows": len(rows), "wall_seconds": round(wall, 1),
-            "cpu_seconds": round(busy / hz, 1), "cores": _cores(), "cpu_utilisation": round(busy / total, 3),
+            "cpu_seconds": round(busy / hz, 1), "cores": resolve_jobs("auto"), "cpu_utilisation": round(busy / total, 3),
             "steal": round(steal / total, 3), "seconds_per_student": round(wall / n, 2),
             "command": " ".join(cmd[2:4] + cmd[5:])}
 
