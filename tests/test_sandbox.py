@@ -118,7 +118,9 @@ def test_cannot_read_hidden_suites_or_solutions(probe):
         assert not secret_result.startswith("read:")
         assert not hidden_result.startswith("read:")
         assert not solution_result.startswith("read:")
-        assert module.listdir(str(ROOT)) == []
+        # The kit is an empty tmpfs; or, where the checkout sits in a folder only its owner may enter (a
+        # `mktemp -d` clone) and the worker runs as nobody, it cannot be reached at all. Nothing listed either way.
+        assert module.listdir(str(ROOT)) in ([], "PermissionError")
     else:
         assert "no namespaces" in isolation_level()
 
