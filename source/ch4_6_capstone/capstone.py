@@ -83,13 +83,17 @@ def capstone_forward(params, X):
     ### BEGIN SOLUTION
     dtype = np.asarray(params["W1"]).dtype
     X = _as_images(X, "capstone_forward").astype(dtype, copy=False)
+    # Pooled first, then the ReLU: the same numbers as relu then max_pool (max and ReLU commute: the largest of
+    # four values, clipped at 0, is the largest of the four clipped), with the ReLU on a quarter of the values.
     Z1, conv1 = conv2d(X, params["W1"], params["b1"], stride=1, padding=1)
-    P1, pool1 = max_pool(relu(Z1), 2, 2)
+    M1, pool1 = max_pool(Z1, 2, 2)
+    P1 = relu(M1)
     Z2, conv2 = conv2d(P1, params["W2"], params["b2"], stride=1, padding=1)
-    P2, pool2 = max_pool(relu(Z2), 2, 2)
+    M2, pool2 = max_pool(Z2, 2, 2)
+    P2 = relu(M2)
     flat = P2.reshape(P2.shape[0], -1)
     probs = softmax(flat @ params["W3"] + params["b3"])
-    cache = {"Z1": Z1, "Z2": Z2, "flat": flat, "P2_shape": P2.shape, "probs": probs,
+    cache = {"Z1": Z1, "M1": M1, "M2": M2, "flat": flat, "P2_shape": P2.shape, "probs": probs,
              "conv1": conv1, "pool1": pool1, "conv2": conv2, "pool2": pool2}
     return probs, cache
     ### END SOLUTION
@@ -133,9 +137,12 @@ def capstone_backward(params, cache, y):
     dZ3 /= m
     grads = {"W3": cache["flat"].T @ dZ3, "b3": dZ3.sum(axis=0)}
     dP2 = (dZ3 @ np.asarray(params["W3"]).T).reshape(cache["P2_shape"])
-    dZ2 = max_pool_backward(dP2, cache["pool2"]) * relu_derivative(cache["Z2"])
+    # The ReLU mask of the pooled pre-activation, before max_pool_backward: the gradient reaches only each window's
+    # maximum, whose mask is the pooled one, so this is max_pool_backward(dP2) * relu_derivative(Z2) on a quarter
+    # of the values.
+    dZ2 = max_pool_backward(dP2 * relu_derivative(cache["M2"]), cache["pool2"])
     dP1, grads["W2"], grads["b2"] = conv2d_backward(dZ2, cache["conv2"])
-    dZ1 = max_pool_backward(dP1, cache["pool1"]) * relu_derivative(cache["Z1"])
+    dZ1 = max_pool_backward(dP1 * relu_derivative(cache["M1"]), cache["pool1"])
     _, grads["W1"], grads["b1"] = conv2d_backward(dZ1, cache["conv1"])
     return {key: grads[key] for key in params}
     ### END SOLUTION

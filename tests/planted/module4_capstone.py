@@ -4,7 +4,7 @@ from . import Bug
 BUGS = [
     # the ReLU mask forgotten between max_pool_backward and conv2d_backward (the second block)
     Bug("4.6", "relu-mask-forgotten",
-        '    dZ2 = max_pool_backward(dP2, cache["pool2"]) * relu_derivative(cache["Z2"])\n',
+        '    dZ2 = max_pool_backward(dP2 * relu_derivative(cache["M2"]), cache["pool2"])\n',
         '    dZ2 = max_pool_backward(dP2, cache["pool2"])\n',
         "times the ReLU mask of the PRE-activation"),
     # the learning-rate schedule restarted every epoch instead of running over all max_epochs
