@@ -45,3 +45,15 @@ def test_bench_without_torch_reports_null(tmp_path):
     assert data["torch"] is None
     assert all(b["torch_seconds"] is None and b["ratio"] is None for b in data["benchmarks"])
     assert "torch not installed" in stdout
+
+
+def test_capstone_benchmark_runs_and_writes_its_json(tmp_path):
+    """benchmarks/capstone.py imports the reference `capstone` module, not itself (the script has its name)."""
+    out = tmp_path / "capstone.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "capstone.py"), "--seeds", "1", "--budget", "1",
+                           "--json", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(out.read_text())
+    (run,) = data["runs"]
+    assert run["seed"] == 0 and run["epochs"] >= 1 and 0.1 < run["accuracy"] <= 1.0 and data["worst"] == run["accuracy"]
+    assert data["budget_seconds"] == 1.0 and data["date"] and data["versions"]["numpy"]
