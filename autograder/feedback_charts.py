@@ -32,8 +32,12 @@ def _margins(fig: Figure, left: float, right: float, top: float, bottom: float) 
     fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / height, bottom=bottom / height)
 
 
-def _title_lines(title: str) -> int:
-    return title.count("\n") + 1
+def _title(ax, text: str, width: int) -> float:
+    """Set ``text`` as the axes' title, broken into lines of ``width`` characters; returns the top margin it needs
+    (inches)."""
+    title = _wrap(text, width)
+    ax.set_title(title, fontsize=11)
+    return 0.2 + 0.2 * (title.count("\n") + 1)
 
 
 def _png(fig: Figure) -> tuple[str, int, int]:
@@ -85,12 +89,11 @@ def curve(plot: dict) -> tuple[str, int, int]:
             solid_capstyle="round")
     if plot.get("actual") is not None:
         ax.plot(x, _array(plot["actual"]), color=YOURS, linewidth=1.5, marker="o", markersize=3.5, label="yours")
-    title = _wrap(plot["title"], 64)
-    ax.set_title(title, fontsize=11)
+    top = _title(ax, plot["title"], 64)
     ax.set_xlabel(plot.get("xlabel", "input"))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
-    _margins(fig, left=0.75, right=0.2, top=0.2 + 0.2 * _title_lines(title), bottom=0.6)
+    _margins(fig, left=0.75, right=0.2, top=top, bottom=0.6)
     return _png(fig)
 
 
@@ -112,9 +115,7 @@ def training_curve(plot: dict) -> tuple[str, int, int]:
     handles = ax.lines + acc.lines
     ax.legend(handles, [h.get_label() for h in handles], fontsize=9, loc="center right")
     ax.grid(alpha=0.3)
-    title = _wrap(plot["title"], 64)
-    ax.set_title(title, fontsize=11)
-    _margins(fig, left=0.75, right=0.75 if acc.lines else 0.2, top=0.2 + 0.2 * _title_lines(title), bottom=0.6)
+    _margins(fig, left=0.75, right=0.75 if acc.lines else 0.2, top=_title(ax, plot["title"], 64), bottom=0.6)
     return _png(fig)
 
 
@@ -135,8 +136,6 @@ def confusion(plot: dict) -> tuple[str, int, int]:
     ax.set_yticks(range(k))
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
-    title = _wrap(f"{plot['title']}: confusion matrix", 48)
-    ax.set_title(title, fontsize=11)
-    _margins(fig, left=0.7, right=0.3, top=0.2 + 0.2 * _title_lines(title), bottom=0.6)
+    _margins(fig, left=0.7, right=0.3, top=_title(ax, f"{plot['title']}: confusion matrix", 48), bottom=0.6)
     fig.colorbar(image, ax=ax, shrink=0.8)
     return _png(fig)

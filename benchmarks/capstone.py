@@ -18,9 +18,9 @@ import numpy as np
 # out of the way, or `import capstone` finds the script again.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from autograder.machine import environment
-from autograder.reference import reference
-from dlcourse.mnist import load_mnist, training_set
+from autograder.machine import environment  # noqa: E402 (after the sys.path fix above)
+from autograder.reference import reference  # noqa: E402
+from dlcourse.mnist import load_mnist, training_set  # noqa: E402
 
 
 def main() -> None:

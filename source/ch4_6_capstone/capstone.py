@@ -93,6 +93,7 @@ def capstone_forward(params, X):
     P2 = relu(M2)
     flat = P2.reshape(P2.shape[0], -1)
     probs = softmax(flat @ params["W3"] + params["b3"])
+    # Z1 is not needed by capstone_backward: the lesson draws the first layer's feature maps from it.
     cache = {"Z1": Z1, "M1": M1, "M2": M2, "flat": flat, "P2_shape": P2.shape, "probs": probs,
              "conv1": conv1, "pool1": pool1, "conv2": conv2, "pool2": pool2}
     return probs, cache
