@@ -36,7 +36,9 @@ def _title(ax, text: str, width: int) -> float:
     """Set ``text`` as the axes' title, broken into lines of ``width`` characters; returns the top margin it needs
     (inches)."""
     title = _wrap(text, width)
-    ax.set_title(title, fontsize=11)
+    # y given: matplotlib then skips placing the title clear of top tick labels (there are none), which
+    # measured a quarter of a chart's drawing time.
+    ax.set_title(title, fontsize=11, y=1.0)
     return 0.2 + 0.2 * (title.count("\n") + 1)
 
 

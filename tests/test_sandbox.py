@@ -1,7 +1,8 @@
 """Containment of untrusted code: what a submission's worker can and cannot do.
 
 The assertions follow the isolation level the launcher reports, so they hold on any machine; on this
-project's CI (root, namespaces available) every layer is checked.
+project's CI (root, namespaces available) every layer is checked. Every test runs twice: with workers forked by
+the fork server (the default) and with workers started as new interpreters (``DLCOURSE_FORK_SERVER=0``).
 """
 import os
 import socket
@@ -12,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder.sandbox import launcher
 from autograder.sandbox.launcher import _unshare_prefix, isolation_level
 from autograder.sandbox.proxy import ChapterRunner
 
@@ -87,7 +89,24 @@ PROBE = textwrap.dedent('''
 
     def huge_string():
         return "x" * 10
+
+    def open_files():
+        # Every descriptor the worker holds, by what it points at (never the fork server's socket).
+        fds = os.listdir("/proc/self/fd")
+        return sorted(os.readlink(f"/proc/self/fd/{fd}") for fd in fds if os.path.exists(f"/proc/self/fd/{fd}"))
+
+    def processes():
+        return sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+
+    def global_draw():
+        return float(np.random.random())
 ''')
+
+
+@pytest.fixture(autouse=True, params=[True, False], ids=["forked", "new-interpreter"])
+def start_mode(request, monkeypatch):
+    monkeypatch.setattr(launcher, "FORK_SERVER", request.param)
+    return request.param
 
 
 @pytest.fixture
@@ -267,3 +286,35 @@ def test_student_exceptions_and_warnings_come_back(tmp_path):
             runner.module().warn()
     finally:
         runner.close_worker()
+
+
+def test_worker_holds_no_descriptor_but_its_own(probe):
+    """A forked worker must not inherit the fork server's socket (it could ask for an unconfined worker), nor
+    another worker's pipes: only its standard streams, its two pipes and the listing's own descriptor."""
+    module, _ = probe
+    held = module.open_files()
+    assert not [h for h in held if h.startswith("socket:")], held
+    assert len([h for h in held if h.startswith("pipe:")]) == 2, held
+    assert len(held) <= 6, held
+
+
+def test_worker_sees_only_its_own_processes(probe):
+    module, _ = probe
+    if NAMESPACES:
+        assert module.processes() == [1], "the worker sees processes outside its PID namespace"
+
+
+def test_each_worker_draws_its_own_global_random_numbers(tmp_path):
+    """Forked workers share the server's memory: numpy's global generator must still differ between them, as it
+    does between new interpreters."""
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / "probe.py").write_text(PROBE)
+    draws = []
+    for _ in range(2):
+        runner = ChapterRunner("probe", {"probe.py": sub / "probe.py"}, [ROOT], budget=60)
+        try:
+            draws.append(runner.module().global_draw())
+        finally:
+            runner.close_worker()
+    assert draws[0] != draws[1]

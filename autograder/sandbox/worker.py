@@ -1,7 +1,9 @@
 """The worker: the only process that imports a submission's code.
 
 Started by :mod:`autograder.sandbox.launcher` from a copy in a folder of its own (the submission's files are
-in another, the scratch folder) as ``python -I worker.py CONFIG_JSON``. Before any student code runs it hides the paths the grader names
+in another, the scratch folder) as ``python -I worker.py CONFIG_JSON``, or forked by a fork server started as
+``python -I worker.py --fork-server FD PRELOAD_JSON`` (:func:`fork_server`), which has made the imports every
+worker makes once, so a worker starts in milliseconds. Before any student code runs it hides the paths the grader names
 (tmpfs mounts, when it owns a mount namespace), drops to an unprivileged user when it started as root,
 sets resource limits and sends its output to a log file. Then it serves requests read from ``fd_in``
 (pickles written by the trusted grader) and answers on ``fd_out`` in the plain-data format of ``wire.py``.
@@ -11,10 +13,13 @@ Depends on the standard library, numpy and cloudpickle only (the grader's own pa
 from __future__ import annotations
 
 import ctypes
+import importlib
 import json
 import os
 import pickle
 import resource
+import signal
+import socket
 import struct
 import sys
 import traceback
@@ -29,7 +34,9 @@ import numpy as np  # noqa: E402
 
 import wire  # noqa: E402
 
-MS_BIND, MS_REC, MNT_DETACH = 4096, 16384, 2
+MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_BIND, MS_REC, MS_PRIVATE, MNT_DETACH = 2, 4, 8, 4096, 16384, 1 << 18, 2
+CLONE_NEWNS, CLONE_NEWUSER, CLONE_NEWPID, CLONE_NEWNET = 0x20000, 0x10000000, 0x20000000, 0x40000000
+PR_SET_PDEATHSIG = 1
 
 
 def _mount(src, target, fstype, flags, data):
@@ -192,8 +199,8 @@ def _error_reply(exc: BaseException, scratch: str) -> dict:
                       "syntax": syntax, "origin": origin}}
 
 
-def main() -> None:
-    cfg = json.loads(sys.argv[1])
+def serve(cfg: dict) -> None:
+    """Confine this process, say hello, then answer requests until the grader closes ``fd_in``."""
     fd_in, fd_out = cfg["fd_in"], cfg["fd_out"]
     confine(cfg)
     server = Server(cfg)
@@ -215,6 +222,11 @@ def main() -> None:
                 reply = server.run(pickle.loads(bytes(data)))
             except BaseException as exc:  # student code may raise anything, SystemExit included
                 reply = _error_reply(exc, cfg["scratch"])
+        for stream in (sys.stdout, sys.stderr):  # what the call printed, in output.log for the grader's feedback
+            try:
+                stream.flush()
+            except Exception:
+                pass
         reply["warnings"] = [[w.category.__name__, str(w.message)[:500]] for w in caught[:20]]
         try:
             payload = wire.encode(reply, make_handle=server.handle)
@@ -224,5 +236,106 @@ def main() -> None:
         wire.send_frame(fd_out, payload)
 
 
+# ---------------------------------------------------------------- the fork server
+
+def _write(path: str, text: str) -> None:
+    with open(path, "w") as fh:
+        fh.write(text)
+
+
+def _enter_namespaces(kind: str, uid: int, gid: int) -> None:
+    """What ``unshare --pid --mount --net [--user --map-root-user]`` does, for the next child of this process:
+    new PID, mount and network namespaces (``kind`` "user": in a new user namespace, where this process is
+    root), and mounts made private, so nothing mounted in here is seen outside."""
+    flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | (CLONE_NEWUSER if kind == "user" else 0)
+    if ctypes.CDLL(None, use_errno=True).unshare(flags) != 0:
+        raise OSError(ctypes.get_errno(), "unshare")
+    if kind == "user":
+        _write("/proc/self/setgroups", "deny")
+        _write("/proc/self/uid_map", f"0 {uid} 1")
+        _write("/proc/self/gid_map", f"0 {gid} 1")
+    _mount(None, "/", None, MS_REC | MS_PRIVATE, None)
+
+
+def _worker(cfg: dict, keep: set[int], parent: int) -> None:
+    """The worker proper (PID 1 of its namespace when there is one): dies with ``parent``, gets a /proc of
+    its own namespace, holds no file descriptor but its pipes, then serves."""
+    ctypes.CDLL(None).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    # The parent died before the line above? (In a PID namespace its parent is outside, getppid() says 0; the
+    # worker then ends when the grader closes its pipe.)
+    if not cfg.get("namespaces") and os.getppid() != parent:
+        os._exit(1)
+    if cfg.get("namespaces"):
+        _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, None)
+    for fd in sorted(int(n) for n in os.listdir("/proc/self/fd")):
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    os.environ.update(cfg["environ"])
+    if "tempfile" in sys.modules:
+        sys.modules["tempfile"].tempdir = None  # found again from TMPDIR, the worker's own
+    np.random.seed()  # the fork server's global state is every worker's: a fresh seed, as a new process has
+    serve(cfg)
+
+
+def _spawned(cfg: dict, fds: list[int]) -> None:
+    """A fork server's child: a session of its own, the namespaces, and the worker as its child. It waits for
+    the worker and writes its exit status (negative: the signal that killed it) to the status pipe, as
+    ``unshare --fork --kill-child`` would: the grader kills this process's group, and the worker dies with it."""
+    fd_in, fd_out, log, status = fds
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.setsid()
+    os.dup2(log, 1)  # errors before the worker redirects its output go to startup.log, as a started one's
+    os.dup2(log, 2)
+    if cfg.get("namespaces"):
+        _enter_namespaces(cfg["namespaces"], os.getuid(), os.getgid())
+    me = os.getpid()
+    pid = os.fork()
+    if pid == 0:
+        cfg.update(fd_in=fd_in, fd_out=fd_out)
+        _worker(cfg, {0, 1, 2, fd_in, fd_out}, me)
+        os._exit(0)
+    for fd in (fd_in, fd_out, log):
+        os.close(fd)
+    _, code = os.waitpid(pid, 0)
+    os.write(status, struct.pack(">i", os.waitstatus_to_exitcode(code)))
+    os._exit(0)
+
+
+def fork_server(fd: int, preload: list[str]) -> None:
+    """Import ``preload`` once, then fork a worker for each request on the socket ``fd``: a JSON config and
+    four descriptors (requests in, replies out, the startup log, the status pipe); answer with the child's PID.
+    Ends when the grader closes the socket."""
+    for name in ("numpy.random", *preload):  # numpy.random: every worker unpickles the tests' generators
+        importlib.import_module(name)
+    sock = socket.socket(fileno=fd)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel; their status goes by pipe
+    sock.send(b"ready")
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(sock, 1 << 20, 4)
+        except OSError:
+            return
+        if not data:
+            return
+        pid = os.fork()
+        if pid == 0:
+            try:
+                sock.close()  # before anything else: a worker must never reach the server that forks unconfined
+                _spawned(json.loads(data), fds)
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                os._exit(1)
+        for f in fds:
+            os.close(f)
+        sock.send(struct.pack(">i", pid))
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1] == "--fork-server":
+        fork_server(int(sys.argv[2]), json.loads(sys.argv[3]))
+    else:
+        serve(json.loads(sys.argv[1]))
