@@ -35,7 +35,7 @@ def forked(monkeypatch):
 
 def _runner(tmp_path, source):
     folder = tmp_path / "submission"
-    folder.mkdir(exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     (folder / "mod.py").write_text(source)
     return ChapterRunner("mod", {"mod.py": folder / "mod.py"}, [ROOT], budget=120)
 
@@ -84,3 +84,23 @@ def test_the_switch_to_a_new_interpreter_per_worker():
     env["DLCOURSE_FORK_SERVER"] = "1"
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "True"
+
+
+def test_workers_started_from_several_threads_are_each_their_own(tmp_path, forked):
+    """A Dask worker may grade on several threads of one process: each thread's worker must be the one its
+    handle kills, so stopping one leaves the others answering."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    runners = [_runner(tmp_path / str(i), f"def who():\n    return {i}\n") for i in range(4)]
+    try:
+        with ThreadPoolExecutor(4) as pool:
+            assert list(pool.map(lambda r: r.module().who(), runners)) == [0, 1, 2, 3]
+        workers = [r.worker for r in runners]
+        for i, runner in enumerate(runners):
+            runner.close_worker()
+            for j in range(i + 1, 4):  # alive, and the same worker (a dead one would be replaced unseen)
+                assert runners[j].worker is workers[j] and workers[j].proc.poll() is None, (i, j)
+                assert runners[j].module().who() == j
+    finally:
+        for runner in runners:
+            runner.close_worker()

@@ -32,6 +32,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -119,7 +120,8 @@ def _worker_env() -> dict[str, str]:
 # 1.3-1.6 CPU-s to import, more than the rest of a chapter's grading. Only workers whose files import one of
 # them get a server that holds it (a bigger address space counts against the worker's memory limit).
 PRELOADABLE = ("torch",)
-FORK_SERVER = os.environ.get("DLCOURSE_FORK_SERVER", "1") != "0"  # 0: a new interpreter per worker, as before
+# Linux only (it relies on /proc, prctl and unshare); DLCOURSE_FORK_SERVER=0: a new interpreter per worker.
+FORK_SERVER = sys.platform.startswith("linux") and os.environ.get("DLCOURSE_FORK_SERVER", "1") != "0"
 
 
 def _preload(files) -> tuple[str, ...]:
@@ -166,6 +168,7 @@ class _ForkServer:
     """
 
     def __init__(self, preload: tuple[str, ...]):
+        self.lock = threading.Lock()
         self.code = _code_folder()
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         cmd = [sys.executable, "-I", str(self.code / "worker.py"), "--fork-server", str(theirs.fileno()),
@@ -186,8 +189,12 @@ class _ForkServer:
     def spawn(self, cfg: dict, fds: list[int]) -> _Forked:
         status_r, status_w = os.pipe()
         try:
-            socket.send_fds(self.sock, [json.dumps(cfg).encode()], [*fds, status_w])
-            (pid,) = struct.unpack(">i", self.sock.recv(4))
+            with self.lock:  # one request and its answer at a time (a Dask worker may grade on several threads)
+                socket.send_fds(self.sock, [json.dumps(cfg).encode()], [*fds, status_w])
+                (pid,) = struct.unpack(">i", self.sock.recv(4))
+        except BaseException:
+            os.close(status_r)
+            raise
         finally:
             os.close(status_w)
         return _Forked(pid, status_r)
@@ -201,11 +208,17 @@ class _ForkServer:
 
 
 _SERVERS: dict[tuple, _ForkServer | None] = {}
+_SERVERS_LOCK = threading.Lock()
 
 
 def _fork_server(preload: tuple[str, ...]) -> _ForkServer | None:
     """This process's fork server for ``preload``, started on first use; None where one cannot run (then
     workers start as new interpreters)."""
+    with _SERVERS_LOCK:
+        return _server_for(preload)
+
+
+def _server_for(preload: tuple[str, ...]) -> _ForkServer | None:
     key = (os.getpid(), preload)
     server = _SERVERS.get(key, False)
     if server is False or server is not None and server.proc.poll() is not None:
@@ -344,7 +357,10 @@ class Worker:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
-            self.proc.wait()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # not ours to kill after all: closing its pipes below ends it
+                pass
         for fd in (getattr(self, "_out", None), getattr(self, "_in", None)):
             if fd is not None:
                 try:
