@@ -14,6 +14,7 @@ import importlib
 import sys
 from pathlib import Path
 
+import cloudpickle
 import numpy as np
 
 from .kit import Kit
@@ -65,8 +66,6 @@ def memoized(fn):
     that state is part of the key, and set to where the first call left it on every later one. Arguments are
     compared by their cloudpickle bytes, so a closure (a test's clock) counts with the values it holds.
     """
-    import cloudpickle
-
     @functools.wraps(fn)
     def call(*args, **kwargs):
         key = hashlib.sha256(cloudpickle.dumps((fn.__module__, fn.__qualname__, args, sorted(kwargs.items())))).digest()

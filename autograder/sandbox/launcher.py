@@ -144,8 +144,9 @@ class _Forked:
         self.pid, self._status, self.returncode = pid, status_fd, None
 
     def poll(self) -> int | None:
-        return self.wait(0) if self.returncode is None and select.select([self._status], [], [], 0)[0] \
-            else self.returncode
+        if self.returncode is None and select.select([self._status], [], [], 0)[0]:
+            self.wait()
+        return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
         if self.returncode is None:
