@@ -378,6 +378,24 @@ def test_backward_cache_reusable(student, rng):
                     hint="do not modify the arrays of the cache (or dout) in place")
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_backward_without_dX(student, rng, dtype):
+    """conv2d_backward(..., need_dX=False): None for dX, the same dW and db (float32 kept)"""
+    X, W, b = (a.astype(dtype) for a in random_case(rng, N=3, C=2, F=4, K=(3, 2), stride=2, padding=1))
+    out, cache = student.conv2d(X, W, b, stride=2, padding=1)
+    G = rng.normal(size=np.shape(out)).astype(dtype)
+    call = f"conv2d_backward(G, cache, need_dX=False) after {describe(X, W, 2, 1)}"
+    result = student.conv2d_backward(G, cache, need_dX=False)
+    require(isinstance(result, (tuple, list)) and len(result) == 3,
+            f"{call}: expected (None, dW, db), got {type(result).__name__}")
+    require(result[0] is None, f"{call}: expected None in place of dX, got {type(result[0]).__name__}; "
+            "when need_dX is false, skip dX (the first layer's input is the data: nothing needs its gradient)")
+    _, dW, db = tap_conv_backward(G.astype(np.float64), X.astype(np.float64), W.astype(np.float64), 2, 1)
+    tol = 1e-4 if dtype == np.float32 else 1e-9
+    check_array(result[1], dW, f"{call}: dW", rtol=tol, atol=tol, dtype=dtype, hint=DW_HINT)
+    check_array(result[2], db, f"{call}: db", rtol=tol, atol=tol, dtype=dtype, hint=DB_HINT)
+
+
 def test_backward_rejects_wrong_dout(student, rng):
     """conv2d_backward: a dout of the wrong shape raises ValueError naming it"""
     X, W, b = rng.normal(size=(2, 1, 5, 5)), rng.normal(size=(2, 1, 3, 3)), np.zeros(2)

@@ -119,17 +119,20 @@ def conv2d(X, W, b, stride=1, padding=0):
     raise NotImplementedError()
 
 
-def conv2d_backward(dout, cache):
+def conv2d_backward(dout, cache, need_dX=True):
     """Backward pass of ``conv2d``: the gradients of the loss with respect to ``X``, ``W`` and ``b``.
 
     Args:
         dout: ``dL/dout``, the gradient flowing back into the layer's output, shape ``(N, F, H_out, W_out)``.
         cache: the cache returned by ``conv2d`` for the forward pass being differentiated.
+        need_dX: ``False`` skips ``dX`` (returned as ``None``): a network's first layer, whose input is the
+            data, needs only ``dW`` and ``db`` (as a framework skips inputs that do not require a gradient).
 
     Returns:
-        ``(dX, dW, db)`` with the shapes of ``X (N, C, H, W)``, ``W (F, C, KH, KW)`` and ``b (F,)``.
-        ``db`` sums ``dout`` over the batch and every output position; pixels of ``X`` that no window
-        reaches (left over by the floor in the output size) get a zero gradient.
+        ``(dX, dW, db)`` with the shapes of ``X (N, C, H, W)``, ``W (F, C, KH, KW)`` and ``b (F,)``
+        (``dX`` is ``None`` when ``need_dX`` is false). ``db`` sums ``dout`` over the batch and every output
+        position; pixels of ``X`` that no window reaches (left over by the floor in the output size) get a
+        zero gradient.
 
     Raises:
         ValueError: if ``dout`` does not have the shape of the forward output (the message names both).

@@ -98,6 +98,21 @@ def test_conv2d_backward_numerical(student):
                      "padding: dX = dXp[:, :, p:p+H, p:p+W]")
 
 
+def test_conv2d_backward_without_dX(student):
+    """conv2d_backward(dout, cache, need_dX=False): dX is None, dW and db as in the full call"""
+    rng = np.random.default_rng(3)
+    X, W, b = rng.normal(size=(2, 1, 5, 6)), rng.normal(size=(3, 1, 3, 3)), rng.normal(size=3)
+    out, cache = student.conv2d(X, W, b, stride=1, padding=1)
+    G = rng.normal(size=np.shape(out))
+    _, dW_full, db_full = student.conv2d_backward(G, cache)
+    dX, dW, db = student.conv2d_backward(G, cache, need_dX=False)
+    assert dX is None, (f"conv2d_backward(G, cache, need_dX=False) should return None in place of dX, got "
+                        f"{type(dX).__name__}: skip the backward copy into dXp when need_dX is false")
+    call = "conv2d_backward(G, cache, need_dX=False) for conv2d(X (2, 1, 5, 6), W (3, 1, 3, 3), b, padding=1)"
+    check_array(dW, dW_full, call + ": dW", rtol=1e-12, atol=1e-12, hint="dW does not depend on need_dX")
+    check_array(db, db_full, call + ": db", rtol=1e-12, atol=1e-12, hint="db does not depend on need_dX")
+
+
 def test_conv2d_channel_mismatch(student):
     """conv2d: X and W with different channel counts raise ValueError naming both shapes"""
     X, W = np.ones((1, 3, 5, 5)), np.ones((2, 2, 3, 3))

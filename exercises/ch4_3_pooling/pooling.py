@@ -19,6 +19,9 @@ then left to right), like PyTorch; never to several positions, which would count
 overlap (``stride < size``), an entry that is the maximum of several windows collects the gradient of each.
 Left-over rows and columns get a zero gradient.
 
+The reference solution pools the two halves of a batch at the same time, with chapter 4.2's ``_in_two_halves``
+(each image is pooled on its own); this is about speed only and not asked of you.
+
 The small CNN of this chapter (the "LeNet" recipe in miniature):
 
     X (N, C, H, W) -> conv 3x3, padding 1 (F filters) -> ReLU -> max pool 2x2 -> flatten -> dense -> softmax

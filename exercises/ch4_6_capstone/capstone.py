@@ -84,8 +84,9 @@ def capstone_backward(params, cache, y):
 
     Backwards through the layers of ``capstone_forward``: softmax and cross-entropy together give
     ``dZ3 = (probs - Y) / m``; the dense layer as in chapter 3.4; then ``max_pool_backward``, the ReLU mask of
-    the pre-activation and ``conv2d_backward`` for each convolution block, the second one first. The L2
-    penalty is not included (the training loop adds it).
+    the pre-activation and ``conv2d_backward`` for each convolution block, the second one first (the first
+    with ``need_dX=False``: nothing needs the gradient of the images). The L2 penalty is not included (the
+    training loop adds it).
 
     Args:
         params: the parameters the forward pass used.

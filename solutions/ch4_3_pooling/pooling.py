@@ -19,6 +19,9 @@ then left to right), like PyTorch; never to several positions, which would count
 overlap (``stride < size``), an entry that is the maximum of several windows collects the gradient of each.
 Left-over rows and columns get a zero gradient.
 
+The reference solution pools the two halves of a batch at the same time, with chapter 4.2's ``_in_two_halves``
+(each image is pooled on its own); this is about speed only and not asked of you.
+
 The small CNN of this chapter (the "LeNet" recipe in miniature):
 
     X (N, C, H, W) -> conv 3x3, padding 1 (F filters) -> ReLU -> max pool 2x2 -> flatten -> dense -> softmax
@@ -68,18 +71,26 @@ def max_pool(X, size=2, stride=2):
     X = X.astype(X.dtype if X.dtype == np.float32 else np.float64, copy=False)
     Ho, Wo = (H - k) // s + 1, (W - k) // s + 1
 
-    # Visit the k*k positions of the window in row-major order; position t = i*k + j is the slice of X
-    # holding entry (i, j) of every window at once. A strictly larger value takes over, so on a tie the
-    # first maximum keeps it. Since t only grows, "argmax = t where the new value is larger" is an
-    # elementwise maximum (no branch).
-    out = X[:, :, :s * (Ho - 1) + 1:s, :s * (Wo - 1) + 1:s].copy()
+    out = np.empty((N, C, Ho, Wo), X.dtype)
     argmax = np.zeros(out.shape, np.int8 if k * k <= 127 else np.int32)
-    for t in range(1, k * k):
-        i, j = divmod(t, k)
-        window = X[:, :, i:i + s * (Ho - 1) + 1:s, j:j + s * (Wo - 1) + 1:s]
-        larger = window > out
-        np.maximum(out, window, out=out)
-        np.maximum(argmax, larger * argmax.dtype.type(t), out=argmax)
+
+    def pool(a, z):
+        """Images a:z. Visit the k*k positions of the window in row-major order; position t = i*k + j is the
+        slice of X holding entry (i, j) of every window at once. A strictly larger value takes over, so on a
+        tie the first maximum keeps it. Since t only grows, "argmax = t where the new value is larger" is an
+        elementwise maximum (no branch)."""
+        best, arg = out[a:z], argmax[a:z]
+        best[...] = X[a:z, :, :s * (Ho - 1) + 1:s, :s * (Wo - 1) + 1:s]
+        for t in range(1, k * k):
+            i, j = divmod(t, k)
+            window = X[a:z, :, i:i + s * (Ho - 1) + 1:s, j:j + s * (Wo - 1) + 1:s]
+            larger = window > best
+            np.maximum(best, window, out=best)
+            np.maximum(arg, larger * arg.dtype.type(t), out=arg)
+
+    # Every image is pooled on its own: chapter 4.2's helper runs the two halves of the batch on two cores.
+    from convolution import _in_two_halves
+    _in_two_halves(pool, N, X.size)
     return out, {"X_shape": (N, C, H, W), "argmax": argmax, "size": k, "stride": s}
 
 
@@ -112,13 +123,18 @@ def max_pool_backward(dout, cache):
                          f"{argmax.shape}")
     Ho, Wo = argmax.shape[2:]
     dX = np.zeros(cache["X_shape"], dout.dtype if dout.dtype == np.float32 else np.float64)
-    for t in range(k * k):
-        i, j = divmod(t, k)
-        target = dX[:, :, i:i + s * (Ho - 1) + 1:s, j:j + s * (Wo - 1) + 1:s]
-        if s >= k:   # windows do not overlap: every entry belongs to one window at most
-            np.multiply(dout, argmax == t, out=target)
-        else:
-            target += dout * (argmax == t)
+
+    def route(a, z):  # images a:z
+        for t in range(k * k):
+            i, j = divmod(t, k)
+            target = dX[a:z, :, i:i + s * (Ho - 1) + 1:s, j:j + s * (Wo - 1) + 1:s]
+            if s >= k:   # windows do not overlap: every entry belongs to one window at most
+                np.multiply(dout[a:z], argmax[a:z] == t, out=target)
+            else:
+                target += dout[a:z] * (argmax[a:z] == t)
+
+    from convolution import _in_two_halves
+    _in_two_halves(route, len(dX), dX.size)
     return dX
 
 

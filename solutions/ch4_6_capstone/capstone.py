@@ -102,8 +102,9 @@ def capstone_backward(params, cache, y):
 
     Backwards through the layers of ``capstone_forward``: softmax and cross-entropy together give
     ``dZ3 = (probs - Y) / m``; the dense layer as in chapter 3.4; then ``max_pool_backward``, the ReLU mask of
-    the pre-activation and ``conv2d_backward`` for each convolution block, the second one first. The L2
-    penalty is not included (the training loop adds it).
+    the pre-activation and ``conv2d_backward`` for each convolution block, the second one first (the first
+    with ``need_dX=False``: nothing needs the gradient of the images). The L2 penalty is not included (the
+    training loop adds it).
 
     Args:
         params: the parameters the forward pass used.
@@ -140,7 +141,7 @@ def capstone_backward(params, cache, y):
     dZ2 = max_pool_backward(dP2 * relu_derivative(cache["M2"]), cache["pool2"])
     dP1, grads["W2"], grads["b2"] = conv2d_backward(dZ2, cache["conv2"])
     dZ1 = max_pool_backward(dP1 * relu_derivative(cache["M1"]), cache["pool1"])
-    _, grads["W1"], grads["b1"] = conv2d_backward(dZ1, cache["conv1"])
+    _, grads["W1"], grads["b1"] = conv2d_backward(dZ1, cache["conv1"], need_dX=False)  # the images need none
     return {key: grads[key] for key in params}
 
 

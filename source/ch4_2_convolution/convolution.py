@@ -174,17 +174,20 @@ def conv2d(X, W, b, stride=1, padding=0):
     ### END SOLUTION
 
 
-def conv2d_backward(dout, cache):
+def conv2d_backward(dout, cache, need_dX=True):
     """Backward pass of ``conv2d``: the gradients of the loss with respect to ``X``, ``W`` and ``b``.
 
     Args:
         dout: ``dL/dout``, the gradient flowing back into the layer's output, shape ``(N, F, H_out, W_out)``.
         cache: the cache returned by ``conv2d`` for the forward pass being differentiated.
+        need_dX: ``False`` skips ``dX`` (returned as ``None``): a network's first layer, whose input is the
+            data, needs only ``dW`` and ``db`` (as a framework skips inputs that do not require a gradient).
 
     Returns:
-        ``(dX, dW, db)`` with the shapes of ``X (N, C, H, W)``, ``W (F, C, KH, KW)`` and ``b (F,)``.
-        ``db`` sums ``dout`` over the batch and every output position; pixels of ``X`` that no window
-        reaches (left over by the floor in the output size) get a zero gradient.
+        ``(dX, dW, db)`` with the shapes of ``X (N, C, H, W)``, ``W (F, C, KH, KW)`` and ``b (F,)``
+        (``dX`` is ``None`` when ``need_dX`` is false). ``db`` sums ``dout`` over the batch and every output
+        position; pixels of ``X`` that no window reaches (left over by the floor in the output size) get a
+        zero gradient.
 
     Raises:
         ValueError: if ``dout`` does not have the shape of the forward output (the message names both).
@@ -216,20 +219,20 @@ def conv2d_backward(dout, cache):
 
     d = np.empty((N, F, Ho, Wq), dtype)                   # both filled (and zeroed) by the halves, in parallel
     WT = W.reshape(F, C * KH * KW).T.astype(dtype)
-    dphases = np.empty((N, C, s, s, Hq * Wq), dtype)
+    dphases = np.empty((N, C, s, s, Hq * Wq), dtype) if need_dX else None
     # mutants: skip (a speed setting: every block size >= 1 gives the same values)
     step = max(1, 2 ** 19 // (C * KH * KW * L))          # images per dcols block: at most 2 MB in float32
 
     def backward(a, z):                                 # images a:z; returns their parts of dW and db
         d[a:z, ..., :Wo] = dout[a:z]
         d[a:z, ..., Wo:] = 0                            # the extra columns were dropped: zero gradient
-        dphases[a:z] = 0
         dz = d[a:z].reshape(z - a, F, L)
         dW = (dz @ cols[a:z].transpose(0, 2, 1)).sum(axis=0)
-        # col2im, a block of images at a time (dcols stays in the CPU cache): each tap adds its slice of dcols
-        # back where conv2d copied it from; overlapping windows add up.
-        for n0 in range(a, z, step):
+        # col2im (skipped without need_dX), a block of images at a time (dcols stays in the CPU cache): each tap
+        # adds its slice of dcols back where conv2d copied it from; overlapping windows add up.
+        for n0 in range(a, z, step) if need_dX else range(0):
             n1 = min(n0 + step, z)
+            dphases[n0:n1] = 0
             dcols = (WT @ dz[n0 - a:n1 - a]).reshape(n1 - n0, C, KH, KW, L)
             for i in range(KH):
                 for j in range(KW):
@@ -239,6 +242,8 @@ def conv2d_backward(dout, cache):
 
     (dW0, db0), (dW1, db1) = _in_two_halves(backward, N, cols.size)
     dW, db = (dW0 + dW1).reshape(W.shape), (db0 + db1).astype(dtype)
+    if not need_dX:
+        return None, dW, db
     dXb = dphases.reshape(N, C, s, s, Hq, Wq).transpose(0, 1, 4, 2, 5, 3).reshape(N, C, s * Hq, s * Wq)
     if s * Wq < p + Wd:  # mutants: skip (zero columns added: more of them, or none, are cut off by the slice below)
         dXb = np.concatenate([dXb, np.zeros((N, C, s * Hq, p + Wd - s * Wq), dtype)], axis=3)

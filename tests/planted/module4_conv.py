@@ -12,15 +12,15 @@ BUGS = [
     Bug("4.2", "padding-kept-in-backward", "    dX = dXb[:, :, p:p + H, p:p + Wd]", "    dX = dXb[:, :, :H, :Wd]",
         "drop the padding border"),
     # 4.3 pooling
-    Bug("4.3", "gradient-to-whole-window", "            np.multiply(dout, argmax == t, out=target)",
-        "            target[...] = dout", "the whole dout[n, c, y, x] goes to that one entry"),
+    Bug("4.3", "gradient-to-whole-window", "                np.multiply(dout[a:z], argmax[a:z] == t, out=target)",
+        "                target[...] = dout[a:z]", "the whole dout[n, c, y, x] goes to that one entry"),
     Bug("4.3", "average-not-max",
-        "        np.maximum(out, window, out=out)\n"
-        "        np.maximum(argmax, larger * argmax.dtype.type(t), out=argmax)\n    return out,",
-        "        out += window\n"
-        "        np.maximum(argmax, larger * argmax.dtype.type(t), out=argmax)\n    out /= k * k\n    return out,",
+        "            np.maximum(best, window, out=best)\n"
+        "            np.maximum(arg, larger * arg.dtype.type(t), out=arg)\n",
+        "            best += window\n"
+        "            np.maximum(arg, larger * arg.dtype.type(t), out=arg)\n        best /= k * k\n",
         "not the mean"),
-    Bug("4.3", "ties-to-last-maximum", "        larger = window > out", "        larger = window >= out",
+    Bug("4.3", "ties-to-last-maximum", "            larger = window > best", "            larger = window >= best",
         "FIRST maximum in row-major order"),
     Bug("4.3", "flatten-channels-last", "    flat = P1.reshape(P1.shape[0], -1)",
         "    flat = P1.transpose(0, 2, 3, 1).reshape(P1.shape[0], -1)", "channel, then row, then column"),
