@@ -74,11 +74,11 @@ def max_pool(X, size=2, stride=2):
     out = np.empty((N, C, Ho, Wo), X.dtype)
     argmax = np.zeros(out.shape, np.int8 if k * k <= 127 else np.int32)
 
-    def pool(a, z):
-        """Images a:z. Visit the k*k positions of the window in row-major order; position t = i*k + j is the
-        slice of X holding entry (i, j) of every window at once. A strictly larger value takes over, so on a
-        tie the first maximum keeps it. Since t only grows, "argmax = t where the new value is larger" is an
-        elementwise maximum (no branch)."""
+    # Visit the k*k positions of the window in row-major order; position t = i*k + j is the slice of X
+    # holding entry (i, j) of every window at once. A strictly larger value takes over, so on a tie the
+    # first maximum keeps it. Since t only grows, "argmax = t where the new value is larger" is an
+    # elementwise maximum (no branch).
+    def pool(a, z):                                     # images a:z
         best, arg = out[a:z], argmax[a:z]
         best[...] = X[a:z, :, :s * (Ho - 1) + 1:s, :s * (Wo - 1) + 1:s]
         for t in range(1, k * k):
@@ -89,6 +89,7 @@ def max_pool(X, size=2, stride=2):
             np.maximum(arg, larger * arg.dtype.type(t), out=arg)
 
     # Every image is pooled on its own: chapter 4.2's helper runs the two halves of the batch on two cores.
+    # (Imported here, not at the top: the exercise's own imports stay those of the stub.)
     from convolution import _in_two_halves
     _in_two_halves(pool, N, X.size)
     return out, {"X_shape": (N, C, H, W), "argmax": argmax, "size": k, "stride": s}
@@ -124,7 +125,7 @@ def max_pool_backward(dout, cache):
     Ho, Wo = argmax.shape[2:]
     dX = np.zeros(cache["X_shape"], dout.dtype if dout.dtype == np.float32 else np.float64)
 
-    def route(a, z):  # images a:z
+    def route(a, z):                                    # images a:z
         for t in range(k * k):
             i, j = divmod(t, k)
             target = dX[a:z, :, i:i + s * (Ho - 1) + 1:s, j:j + s * (Wo - 1) + 1:s]
