@@ -48,12 +48,14 @@ def test_bench_without_torch_reports_null(tmp_path):
 
 
 def test_capstone_benchmark_runs_and_writes_its_json(tmp_path):
-    """benchmarks/capstone.py imports the reference `capstone` module, not itself (the script has its name)."""
+    """benchmarks/capstone.py imports the reference `capstone` module, not itself (the script has its name), and
+    trains it: one epoch (a count of epochs, not a time budget, so a busy machine gives the same run) takes the
+    reference past 90% on the test set."""
     out = tmp_path / "capstone.json"
-    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "capstone.py"), "--seeds", "1", "--budget", "1",
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "capstone.py"), "--seeds", "1", "--max-epochs", "1",
                            "--json", str(out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(out.read_text())
     (run,) = data["runs"]
-    assert run["seed"] == 0 and run["epochs"] >= 1 and 0.1 < run["accuracy"] <= 1.0 and data["worst"] == run["accuracy"]
-    assert data["budget_seconds"] == 1.0 and data["date"] and data["versions"]["numpy"]
+    assert run["seed"] == 0 and run["epochs"] == 1 and 0.9 < run["accuracy"] <= 1.0 and data["worst"] == run["accuracy"]
+    assert data["budget_seconds"] == 60.0 and data["max_epochs"] == 1 and data["date"] and data["versions"]["numpy"]
