@@ -8,6 +8,11 @@ float32 matrix product in NumPy, all threads), and every row gives its achieved 
 of its matrix products and convolutions, counted from the shapes: 2 per multiply-add, a backward pass twice
 the forward's) and the fraction of that peak. ``--json FILE`` writes the same table. Benchmarks time; they
 never assert (tests do not time).
+
+A busy machine makes the times meaningless, and PyTorch's far more than NumPy's: its threads wait for each
+other at every layer, so under load a 0.5 ms convolution can take 70 ms and the ratio looks like a win. Before
+and after every row the benchmark counts the other tasks ready to run (Linux's ``/proc/loadavg``), and the
+table warns when there were any.
 """
 from __future__ import annotations
 
@@ -15,6 +20,7 @@ import json
 import statistics
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -36,6 +42,7 @@ class Result:
     target: float | None
     flops: float | None = None
     peak_gflops: float | None = None
+    competing: int | None = None  # other tasks ready to run around the timing (None: not known on this system)
 
     @property
     def ratio(self) -> float | None:
@@ -55,7 +62,37 @@ class Result:
                 "meets_target": None if self.ratio is None or self.target is None else self.ratio <= self.target,
                 "flops": self.flops, "numpy_gflops": self.gflops(self.numpy_seconds),
                 "torch_gflops": self.gflops(self.torch_seconds), "peak_gflops": self.peak_gflops,
-                "numpy_fraction_of_peak": self.fraction_of_peak}
+                "numpy_fraction_of_peak": self.fraction_of_peak, "competing_tasks": self.competing}
+
+
+LOADAVG = Path("/proc/loadavg")
+
+
+def _own_running(tasks: Path) -> int:
+    """This process's threads that are running or ready to (state R), the reader among them: PyTorch's idle
+    OpenMP threads spin for a while after a call and must not count as another task."""
+    running = 0
+    for stat in tasks.glob("*/stat"):
+        try:
+            running += stat.read_text().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, IndexError):
+            pass  # a thread that ended between the listing and the read
+    return max(running, 1)
+
+
+def competing_tasks(loadavg: Path = LOADAVG, tasks: Path = Path("/proc/self/task"), readings: int = 5) -> int | None:
+    """How many tasks of other processes are ready to run right now: the median of a few readings of the
+    ``running/total`` field of ``/proc/loadavg``, less this process's running threads. None where there is no
+    such file (not Linux)."""
+    counts = []
+    for _ in range(readings):
+        try:
+            running = int(loadavg.read_text().split()[3].split("/")[0])
+        except (OSError, IndexError, ValueError):
+            return None
+        counts.append(max(0, running - _own_running(tasks)))
+        time.sleep(0.001)
+    return int(statistics.median(counts))
 
 
 def peak_gflops(n: int = 2048, runs: int = 5) -> float:
@@ -269,8 +306,11 @@ def run(names: list[str] | None = None, runs: int = 45) -> list[Result]:
         numpy_fn, torch_fn = bench.setup()
         # A whole epoch takes a second or more: fewer runs give as steady a median.
         n = runs if bench.flops is None or bench.flops < 1e10 else max(1, runs // 9)
+        before = competing_tasks()
         np_s, torch_s = median_times(numpy_fn, torch_fn, n)
-        results.append(Result(bench.name, np_s, torch_s, bench.target, bench.flops, peak))
+        after = competing_tasks()
+        competing = None if before is None or after is None else max(before, after)
+        results.append(Result(bench.name, np_s, torch_s, bench.target, bench.flops, peak, competing))
     return results
 
 
@@ -295,6 +335,12 @@ def table(results: list[Result]) -> str:
                  "torch not installed: NumPy times only (pip install -e '.[torch]')")
     lines.append(f"numpy {np.__version__}; medians of the timed runs, in 5 alternating blocks, each after 0.05 s of "
                  "warm-up")
+    busy = [r for r in results if r.competing]
+    if busy:
+        lines.append(f"WARNING: the machine was busy: {len(busy)} of {len(results)} rows were timed while other tasks "
+                     f"wanted the CPU (up to {max(r.competing for r in busy)} ready to run: "
+                     f"{'; '.join(r.name for r in busy)}). Those times are not representative, "
+                     "PyTorch's least of all; run the benchmark again on an idle machine.")
     return "\n".join(lines)
 
 

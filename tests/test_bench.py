@@ -3,7 +3,10 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,6 +35,7 @@ def test_bench_json_has_one_entry_per_benchmark(tmp_path):
         else:
             assert b["numpy_gflops"] == b["flops"] / b["numpy_seconds"] / 1e9
             assert b["numpy_fraction_of_peak"] == b["numpy_gflops"] / data["peak_gflops"]
+    assert all(isinstance(b["competing_tasks"], int) and b["competing_tasks"] >= 0 for b in data["benchmarks"])
     conv1 = next(b for b in data["benchmarks"] if "x(64,1,28,28)" in b["name"])
     assert conv1["flops"] == 3 * 2 * 64 * 8 * 1 * 9 * 28 * 28  # forward multiply-adds x 2, backward twice that
     assert "ratio" in stdout and "max_pool" in stdout and "GFLOP/s" in stdout and "peak:" in stdout
@@ -45,6 +49,49 @@ def test_bench_without_torch_reports_null(tmp_path):
     assert data["torch"] is None
     assert all(b["torch_seconds"] is None and b["ratio"] is None for b in data["benchmarks"])
     assert "torch not installed" in stdout
+
+
+def fake_proc(tmp_path, running_total, own_states):
+    """A /proc/loadavg reading and a /proc/self/task folder whose threads are in ``own_states``."""
+    loadavg = tmp_path / "loadavg"
+    loadavg.write_text(f"0.52 0.40 0.31 {running_total} 23363\n")
+    for tid, state in enumerate(own_states, 100):
+        (tmp_path / "task" / str(tid)).mkdir(parents=True)
+        (tmp_path / "task" / str(tid) / "stat").write_text(f"{tid} (pt_main (x)) {state} 1 {tid} {tid} 0 -1 4194560\n")
+    return loadavg, tmp_path / "task"
+
+
+@pytest.mark.parametrize("running_total, own, competing", [("1/88", "RS", 0), ("4/89", "RS", 3), ("3/90", "RRS", 1),
+                                                           ("2/90", "SS", 1), ("2/90", "RRR", 0)])
+def test_competing_tasks_leaves_out_this_process(tmp_path, running_total, own, competing):
+    """Other tasks ready to run = the machine's running count less this process's running threads (the reader is
+    one, even when its own reading says otherwise); a comm with a parenthesis in it does not confuse the parse."""
+    from autograder.bench import competing_tasks
+
+    assert competing_tasks(*fake_proc(tmp_path, running_total, own), readings=1) == competing
+
+
+def test_competing_tasks_is_unknown_off_linux_and_counts_real_busy_processes(tmp_path):
+    from autograder.bench import competing_tasks
+
+    assert competing_tasks(tmp_path / "no-loadavg", tmp_path) is None
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(2)]
+    try:
+        time.sleep(0.5)  # both started and spinning: always running or ready to run
+        assert competing_tasks() >= 2
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
+
+
+def test_the_table_warns_when_rows_were_timed_on_a_busy_machine():
+    from autograder.bench import Result, table
+
+    idle = [Result("conv2d a", 1e-3, 1e-3, 1.0, competing=0), Result("max_pool b", 1e-3, 2e-3, 1.0, competing=None)]
+    assert "busy" not in table(idle)
+    text = table([*idle, Result("capstone CNN epoch", 0.4, 0.5, 1.2, competing=3)])
+    assert "WARNING: the machine was busy: 1 of 3 rows" in text and "up to 3 ready to run: capstone CNN epoch)" in text
 
 
 def test_capstone_benchmark_runs_and_writes_its_json(tmp_path):
