@@ -211,11 +211,12 @@ def _mlp_flops(n: int = 5000, sizes=(784, 128, 64, 10)) -> float:
 # ------------------------------------------------------------------ the capstone CNN, one epoch
 
 CNN_LAYERS = ((1, 8, 28), (8, 16, 14))  # (channels in, filters, side) of the two 3x3 convolutions, padding 1
+CNN_DENSE = ((784, 128), (128, 10))  # (inputs, units) of the hidden and the output layer
 
 
 def _cnn_flops(n: int = 5000) -> float:
     conv = sum(2.0 * c * f * 9 * side * side for c, f, side in CNN_LAYERS)
-    return 3.0 * n * (conv + 2.0 * 784 * 10)
+    return 3.0 * n * (conv + sum(2.0 * a * b for a, b in CNN_DENSE))
 
 
 def _cnn_epoch(batch_size: int = 64, lr: float = 0.05):
@@ -227,9 +228,15 @@ def _cnn_epoch(batch_size: int = 64, lr: float = 0.05):
     def make_net(torch):
         nn = torch.nn
         return nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(8, 16, 3, padding=1),
-                             nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(784, 10))
+                             nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(784, 128), nn.ReLU(),
+                             nn.Dropout(cap.P_DROP), nn.Linear(128, 10))
 
-    return _sgd_epochs(X.reshape(-1, 1, 28, 28), y, cap.init_capstone(np.random.default_rng(0)), cap.capstone_forward,
+    masks = np.random.default_rng(2)  # training: dropout on, in both
+
+    def forward(params, xb):
+        return cap.capstone_forward(params, xb, masks)
+
+    return _sgd_epochs(X.reshape(-1, 1, 28, 28), y, cap.init_capstone(np.random.default_rng(0)), forward,
                        cap.capstone_backward, make_net, batch_size, lr)
 
 

@@ -1,8 +1,10 @@
-"""The capstone target: accuracy on the official 10k MNIST test set after `train_capstone` with a 60 s budget.
+"""The capstone target: accuracy on the official 10k MNIST test set of the reference's `train_ensemble` (two
+networks, one per core) and `predict_ensemble`, with a 60 s budget.
 
-    python benchmarks/capstone.py --seeds 3 [--json capstone.json] [--max-epochs N]
+    python benchmarks/capstone.py --seeds 5 [--json capstone.json] [--max-epochs N] [--networks 2]
 
-Course plan: at least 97% when trained on the 5k subset (98.5% on the full 60k) in under 60 s on 2 cores.
+Course plan (issue 14): at least 99% on the worst of 5 seeds, trained on the 5k subset in 60 s on 2 cores.
+Each network's own accuracy (`predict_capstone`, one view) is reported beside the ensemble's.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--max-epochs", type=int, help="stop after this many epochs (a quick check that does not "
                         "depend on the machine's speed); default: only the budget and early stopping stop it")
+    parser.add_argument("--networks", type=int, default=2, help="networks trained at once (default 2: one per core)")
     parser.add_argument("--json")
     args = parser.parse_args()
     cap = reference("ch4_6_capstone")
@@ -33,20 +36,24 @@ def main() -> None:
     runs = []
     for seed in range(args.seeds):
         start = time.perf_counter()
-        params, history = cap.train_capstone(X, y, np.random.default_rng(seed), time_budget=args.budget,
-                                             max_epochs=args.max_epochs)
+        trained = cap.train_ensemble(X, y, np.random.default_rng(seed), networks=args.networks,
+                                     time_budget=args.budget, max_epochs=args.max_epochs)
         seconds = time.perf_counter() - start
-        accuracy = float(np.mean(cap.predict_capstone(params, X_test) == y_test))
-        runs.append({"seed": seed, "accuracy": accuracy, "train_seconds": round(seconds, 1),
-                     "epochs": len(history["train_loss"])})
-        print(f"seed {seed}: test accuracy {accuracy:.4f} after {seconds:.1f} s ({runs[-1]['epochs']} epochs)")
-    target = 0.97 if training_set() == "subset5k" else 0.985
+        accuracy = float(np.mean(cap.predict_ensemble([params for params, _ in trained], X_test) == y_test))
+        networks = [{"accuracy": float(np.mean(cap.predict_capstone(params, X_test) == y_test)),
+                     "epochs": len(history["train_loss"]), "best_epoch": history["best_epoch"],
+                     "stop_reason": history["stop_reason"]} for params, history in trained]
+        runs.append({"seed": seed, "accuracy": accuracy, "train_seconds": round(seconds, 2), "networks": networks})
+        alone = ", ".join(f"{n['accuracy']:.4f} ({n['epochs']} epochs)" for n in networks)
+        print(f"seed {seed}: ensemble {accuracy:.4f} after {seconds:.1f} s; networks alone {alone}", flush=True)
+    target = 0.99
     worst = min(r["accuracy"] for r in runs)
     print(f"training set {training_set()}: worst {worst:.4f}, target {target} -> {'met' if worst >= target else 'NOT met'}")
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({**environment(("numpy", "dlcourse", "dlcourse-grader")), "training_set": training_set(),
-                       "budget_seconds": args.budget, "max_epochs": args.max_epochs, "target": target,
+                       "budget_seconds": args.budget, "max_epochs": args.max_epochs, "networks": args.networks,
+                       "target": target,
                        "worst": worst, "runs": runs}, fh, indent=2)
 
 

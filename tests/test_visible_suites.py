@@ -134,7 +134,7 @@ VARIANTS = [
             (("test_clip_by_global_norm", changed("clip_gradients(grads, max_norm=1)", "grads['W']")),
              ("test_random_shift", changed("random_shift(X (20, 1, 9, 9), rng, 2)", "X")))),
     Variant("4.6", "output-gradient-in-the-cache",
-            (("    dZ3 = probs.copy()", "    dZ3 = probs", 1),),
+            (("    dZ4 = probs.copy()", "    dZ4 = probs", 1),),
             (("test_capstone_forward_backward_shapes",
               changed("capstone_backward(params, cache, y)", "cache['probs']")),)),
     # documented in place: param and velocity are updated in place; new arrays are the mistake

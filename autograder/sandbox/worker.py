@@ -17,6 +17,7 @@ import importlib
 import json
 import os
 import pickle
+import re
 import resource
 import signal
 import socket
@@ -194,6 +195,11 @@ def _error_reply(exc: BaseException, scratch: str) -> dict:
         if code.co_filename.startswith(scratch):
             origin = getattr(code, "co_qualname", code.co_name)
         tb = tb.tb_next
+    # Raised in a process the submission started (concurrent.futures): its frames come back as the cause's text.
+    remote = [name for filename, name in re.findall(r'File "([^"]+)", line \d+, in (\S+)',
+                                                     getattr(exc.__cause__, "tb", None) or "")
+              if filename.startswith(scratch)]
+    origin = remote[-1] if remote else origin
     message = exc.msg if isinstance(exc, SyntaxError) else str(exc)
     return {"error": {"type": type(exc).__name__, "mro": mro, "message": str(message)[:2000], "frames": frames,
                       "syntax": syntax, "origin": origin}}

@@ -17,6 +17,7 @@ What the plugin knows about a test travels in pytest's ``item.user_properties`` 
 from __future__ import annotations
 
 import hashlib
+import re
 import sys
 import time
 from pathlib import Path
@@ -231,7 +232,17 @@ def _stub_origin(exc: BaseException, chapter: Chapter) -> tuple[Chapter, str] | 
         tb = tb.tb_next
     code = tb.tb_frame.f_code
     found = chapter_of_path(Path(code.co_filename)) if Path(code.co_filename).is_file() else None
-    return (found, getattr(code, "co_qualname", code.co_name)) if found is not None else None
+    if found is not None:
+        return found, getattr(code, "co_qualname", code.co_name)
+    # Raised in a worker process (concurrent.futures): its frames come back only as the text of the cause.
+    for filename, name in reversed(_REMOTE_FRAME.findall(getattr(exc.__cause__, "tb", None) or "")):
+        found = chapter_of_path(Path(filename)) if Path(filename).is_file() else None
+        if found is not None:
+            return found, name
+    return None
+
+
+_REMOTE_FRAME = re.compile(r'File "([^"]+)", line \d+, in (\S+)')
 
 
 @pytest.fixture

@@ -33,7 +33,7 @@ slow part.)
 **Data augmentation.** A digit moved by a pixel or two is still the same digit. ``random_shift`` moves every
 image of a batch by its own random offset of up to ``max_shift`` pixels (zeros fill what comes in from the
 border), so a small training set shows the network many variants of each digit. The capstone (chapter 4.6)
-uses all four tools.
+uses the first three, and an augmentation that also turns and scales the digits.
 """
 import math
 

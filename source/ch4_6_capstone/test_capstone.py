@@ -26,8 +26,8 @@ def test_capstone_forward_backward_shapes(student):
     call = "capstone_backward(params, cache, y)"
     for key, value in cache_before.items():
         check_unchanged(cache[key], value, call, f"cache[{key!r}]",
-                        "dZ3 = probs; dZ3[np.arange(m), y] -= 1 writes into the cache: start from a copy, "
-                        "dZ3 = probs.copy()")
+                        "dZ4 = probs; dZ4[np.arange(m), y] -= 1 writes into the cache: start from a copy, "
+                        "dZ4 = probs.copy()")
     for key, value in params_before.items():
         check_unchanged(params[key], value, "capstone_forward and capstone_backward", f"params[{key!r}]",
                         "read the parameters, never write them")
@@ -37,8 +37,8 @@ def test_capstone_forward_backward_shapes(student):
         require(np.shape(grads[key]) == np.shape(params[key]),
                 f"capstone_backward: grads[{key!r}] has shape {np.shape(grads[key])}, params[{key!r}] "
                 f"{np.shape(params[key])}")
-    check_array(grads["b3"], (probs_before - np.eye(10)[y]).sum(axis=0) / 3, f"{call}: grads['b3']",
-                rtol=1e-4, atol=1e-6, hint="dZ3 = (probs - Y) / m with Y one-hot; db3 = dZ3.sum(axis=0)")
+    check_array(grads["b4"], (probs_before - np.eye(10)[y]).sum(axis=0) / 3, f"{call}: grads['b4']",
+                rtol=1e-4, atol=1e-6, hint="dZ4 = (probs - Y) / m with Y one-hot; db4 = dZ4.sum(axis=0)")
 
 
 def toy_digits(rng, m=400):
@@ -93,3 +93,39 @@ def test_train_capstone_stops_on_its_clock(student):
                                               "within the budget of 20 s\nHint: before a mini-batch, stop if the time "
                                               "used + the last mini-batch's duration + the last validation's duration "
                                               "would reach time_budget")
+
+
+def test_random_affine_keeps_the_images_apart(student):
+    """random_affine: ranges of 0 change nothing; otherwise every image gets its own draw; X is left alone"""
+    X = np.random.default_rng(0).random((4, 1, 28, 28))
+    X[1] = X[0]  # two equal images: their own draws make them differ
+    out = student.random_affine(X, np.random.default_rng(1), degrees=0.0, scale=0.0, shift=0.0)
+    require(isinstance(out, np.ndarray) and out.shape == X.shape and out.dtype == np.float32,
+            f"random_affine(X (4, 1, 28, 28), rng): expected float32 images of X's shape, got "
+            f"{type(out).__name__} {getattr(out, 'shape', '')} {getattr(out, 'dtype', '')}")
+    check_array(out, X, "random_affine(X, rng, degrees=0, scale=0, shift=0)", atol=1e-6,
+                hint="no turn, a zoom of 1 and no move read every pixel at its own place (fractional parts 0)")
+    moved = student.random_affine(X, np.random.default_rng(1))
+    check_unchanged(X[0], X[1], "random_affine(X, rng)", "X", "read X; write the result into a new array")
+    require(not np.allclose(moved[0], moved[1]), "random_affine(X, rng): two equal images came out equal\nHint: "
+            "draw an angle, a zoom and a move for EVERY image (size N), not one for the whole batch")
+
+
+def test_train_ensemble_and_predict_small(student):
+    """train_ensemble: two networks, one history each; predict_ensemble combines them"""
+    X, y = toy_digits(np.random.default_rng(0), 400)
+    runs = student.train_ensemble(X, y, np.random.default_rng(1), networks=2, time_budget=60.0, max_epochs=4,
+                                  _time_limit=90)
+    require(isinstance(runs, list) and len(runs) == 2,
+            f"train_ensemble(..., networks=2): expected a list of 2 (params, history) pairs, got {runs!r:.200}")
+    for params, history in runs:
+        require(len(history["train_loss"]) == 4 and history["val_loss"] == [],
+                "train_ensemble(..., max_epochs=4): every network's history should hold 4 epochs of training and no "
+                f"validation (validate=False), got train_loss {history['train_loss']}, val_loss "
+                f"{history['val_loss']}")
+    pred = student.predict_ensemble([params for params, _ in runs], X)
+    require(isinstance(pred, np.ndarray) and pred.shape == (400,),
+            f"predict_ensemble(networks, X (400, 784)): expected an array of shape (400,), got {pred!r:.200}")
+    accuracy = float(np.mean(pred == y))
+    require(accuracy > 0.9, f"train_ensemble then predict_ensemble on 10 easy synthetic patterns, 4 epochs: training "
+                            f"accuracy {accuracy:.2f}, expected > 0.9")

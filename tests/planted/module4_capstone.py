@@ -17,4 +17,20 @@ BUGS = [
         '                            left=f"{max(0.0, time_budget - elapsed):.0f}s", refresh=False)\n',
         '                            left=f"{max(0.0, time_budget - (clock() - start)):.0f}s", refresh=False)\n',
         "nowhere else"),
+    # the dropout mask left out of the backward pass: the kept units' gradients lack their 1 / (1 - p) scale and
+    # the dropped ones get a gradient they never earned
+    Bug("4.6", "dropout-mask-forgotten",
+        '    dZ3 = dropout_backward(dZ4 @ np.asarray(params["W4"]).T, cache["mask"]) * relu_derivative(cache["Z3"])\n',
+        '    dZ3 = (dZ4 @ np.asarray(params["W4"]).T) * relu_derivative(cache["Z3"])\n',
+        "dropout_backward with the forward pass's mask"),
+    # the turn's sign: the images turn the other way (the inverse map read as the forward one)
+    Bug("4.6", "affine-turned-the-other-way",
+        "    rows, cols = cy + cos * u - sin * v, cx + sin * u + cos * v  # where each output pixel reads\n",
+        "    rows, cols = cy + cos * u + sin * v, cx - sin * u + cos * v  # where each output pixel reads\n",
+        "output pixel (i, j) reads the input at"),
+    # every network of the ensemble given the same generator: forked copies of one state train the same network
+    Bug("4.6", "ensemble-without-spawn",
+        "    rngs = rng.spawn(networks)\n",
+        "    rngs = [rng] * networks\n",
+        "spawn(2)[0]"),
 ]
