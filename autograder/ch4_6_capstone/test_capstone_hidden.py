@@ -60,14 +60,17 @@ def test_random_affine_exact_turns_and_moves(student, rng):
                 hint="write into a new array; never the caller's images")
 
 
-@pytest.mark.parametrize("kwargs", [dict(), dict(degrees=30.0, scale=0.3, shift=4.0)], ids=["defaults", "wide"])
-def test_random_affine_matches_reference(student, rng, kwargs):
+@pytest.mark.parametrize("shape, kwargs", [((5, 1, 28, 28), dict()),
+                                           ((5, 1, 28, 28), dict(degrees=30.0, scale=0.3, shift=4.0)),
+                                           ((3, 2, 30, 27), dict(degrees=40.0, scale=0.3, shift=6.0))],
+                         ids=["defaults", "wide", "two-channels-30x27"])
+def test_random_affine_matches_reference(student, rng, shape, kwargs):
     """random_affine: the reference's images for the same seed: the draws, the map and the bilinear reading"""
-    X = rng.random((5, 1, 28, 28)) * (rng.random((5, 1, 28, 28)) < 0.3)
+    X = rng.random(shape) * (rng.random(shape) < 0.3)
     seed = int(rng.integers(2 ** 31))
     out = student.random_affine(X, np.random.default_rng(seed), **kwargs)
     shown = "".join(f", {k}={v}" for k, v in kwargs.items())
-    call = f"random_affine(X (5, 1, 28, 28), np.random.default_rng({seed}){shown})"
+    call = f"random_affine(X {shape}, np.random.default_rng({seed}){shown})"
     require(isinstance(out, np.ndarray) and out.dtype == np.float32,
             f"{call}: expected a float32 array, got {type(out).__name__} {getattr(out, 'dtype', '')}")
     want = reference("ch4_6_capstone").random_affine(X, np.random.default_rng(seed), **kwargs)
@@ -214,8 +217,9 @@ MNIST_RUNS = {"subset5k": {"threshold": 0.90, "overrun": 2.5}, "full": {"thresho
 
 DRAWS_HINT = ("the random draws come in a fixed order: the split (order = rng.permutation(m), its first max(1, m // 10) "
               "images for validation) unless X_val is given, then init_capstone(rng), then every epoch "
-              "rng.permutation(m_train), cut into consecutive mini-batches of 64, each shifted by "
-              "random_shift(Xb, rng, 2)")
+              "rng.permutation(m_train), cut into consecutive mini-batches of 64, each through "
+              "random_affine(Xb, rng) and then capstone_forward(params, Xb, rng) (dropout's mask); with "
+              "validate=False no split")
 UPDATE_HINT = ("the update of every mini-batch: capstone_backward + the gradient of l2_regularization(params, 5e-4), "
                "clip_gradients(..., 5), then momentum_update(param, grad, velocity, lr, 0.9) with lr = 0.025 * "
                "(1 + cos(pi * f)), f = steps done BEFORE the mini-batch / (max_epochs * ceil(m_train / 64)), counted "
@@ -223,7 +227,7 @@ UPDATE_HINT = ("the update of every mini-batch: capstone_backward + the gradient
 EPOCH_HINTS = {
     "train_loss": "train_loss is the cross-entropy of each mini-batch's probabilities BEFORE its update, averaged over "
                   "the epoch's images. If that is right: " + DRAWS_HINT + "; and " + UPDATE_HINT,
-    "train_accuracy": "train_accuracy is the fraction of the epoch's (shifted) training images whose argmax of the "
+    "train_accuracy": "train_accuracy is the fraction of the epoch's (augmented) training images whose argmax of the "
                       "probabilities BEFORE the mini-batch's update is the label",
     "val_loss": "val_loss is cross_entropy(capstone_forward(params, X_val)[0], y_val) with the parameters at the END of "
                 "the epoch (on X_val, y_val when given, else on the split-off 10%). If that is right: " + UPDATE_HINT,
@@ -265,6 +269,11 @@ def check_same_training(got, want, where, m_train, m_val):
                         "epoch, the velocity kept, f counted over all max_epochs * ceil(m_train / 64) steps (not "
                         "restarted every epoch). " + hint)
             rtol, atol = tolerances[key]
+            # Rounding in another order (a correct implementation of its own) drifts over the steps of a run: the
+            # early-stopping run's training loss differed by 1.3e-3 relative after 18 steps with another BLAS
+            # thread count. The tolerance grows with the epoch; the first epochs, where a wrong recipe shows at
+            # once, stay tight.
+            rtol, atol = (rtol * (1 + e / 4), atol) if key.endswith("loss") else (rtol, atol * (1 + e // 8))
             check_scalar(lists[key][e], ref_history[key][e], f"{where}: history[{key!r}][{e}] (epoch {e})",
                          rtol=rtol, atol=atol, hint=hint)
     stop_hint = ("stop after max_epochs epochs, or when early_stopping(watched, patience=5) says so, where watched are "
@@ -284,7 +293,13 @@ def check_same_training(got, want, where, m_train, m_val):
             "<= 0.05 / 5 the latest epoch is the best; from then on only those (watched) epochs count, and the one "
             "with the lowest validation loss wins (a tie keeps the earlier one)")
     for key in ref_params:
-        check_array(params.get(key), ref_params[key], f"{where}: the returned params[{key!r}]", rtol=2e-3, atol=2e-5,
+        # Float32 rounding in another order (another BLAS thread count, another correct implementation) grows over
+        # tens of steps: up to 1.3e-4 on a bias of 0.04 whose largest entry is 0.18 (measured, 28 steps). Allowing
+        # 0.2% of the array's largest entry keeps it under a third of the tolerance; the parameters of a neighbouring
+        # epoch still miss it by 10-60 times (measured with the live parameters returned).
+        scale = 2e-3 * float(np.max(np.abs(ref_params[key]), initial=0.0))
+        check_array(params.get(key), ref_params[key], f"{where}: the returned params[{key!r}]", rtol=2e-3,
+                    atol=2e-5 + scale,
                     hint="return a copy of the parameters taken at the end of the best epoch (history['best_epoch'])")
 
 
@@ -331,7 +346,8 @@ def test_capstone_reproducible(student, seed):
     X_before, y_before = X.copy(), y.copy()
     runs = [student.train_capstone(X, y, np.random.default_rng([seed, s]), time_budget=120.0, max_epochs=1,
                                    _time_limit=60) for s in (1, 1, 2)]
-    hint = ("take every random draw (the split, init_capstone, the shuffling, the shifts) from the rng argument; "
+    hint = ("take every random draw (the split, init_capstone, the shuffling, the augmentation, dropout) from the rng "
+            "argument; "
             "with max_epochs set, let the learning rate follow the epochs, not the clock")
     for key in runs[0][0]:
         check_array(np.asarray(runs[1][0][key]), np.asarray(runs[0][0][key]),
@@ -344,7 +360,7 @@ def test_capstone_reproducible(student, seed):
     check_same_training(runs[0], want, f"train_capstone(X (640, 784), y, np.random.default_rng([{seed}, 1]), "
                                        "max_epochs=1) (64 images split off), against the reference", 576, 64)
     check_array(X, X_before, "X after train_capstone(X, y, ...)", rtol=0, atol=0,
-                hint="shift copies of the images (random_shift returns a new array); never modify the caller's X")
+                hint="augment copies of the images (random_affine returns a new array); never modify the caller's X")
     check_array(y, y_before, "y after train_capstone(X, y, ...)", rtol=0, atol=0)
 
 
@@ -593,6 +609,13 @@ def test_train_ensemble_one_network_per_spawned_generator(student, rng):
     require(not np.allclose(runs[0][0]["W1"], runs[1][0]["W1"]),
             f"{where}: both networks have the same W1\nHint: give each network its own generator, "
             "rngs = rng.spawn(networks)")
+    (single,) = student.train_ensemble(X, y, np.random.default_rng(train_seed), networks=1, time_budget=120.0,
+                                       max_epochs=1, _time_limit=90)
+    (child,) = np.random.default_rng(train_seed).spawn(1)
+    check_same_training(single, ref(X, y, child, time_budget=120.0, max_epochs=1, validate=False),
+                        f"train_ensemble(X (192, 784), y, np.random.default_rng({train_seed}), networks=1, max_epochs=1) "
+                        f"against train_capstone(X, y, np.random.default_rng({train_seed}).spawn(1)[0], max_epochs=1, "
+                        "validate=False)", 192, 1)
 
 
 def test_train_ensemble_bad_networks(student, rng):
