@@ -11,7 +11,6 @@ import copy
 import functools
 import hashlib
 import importlib
-import os
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .kit import Kit
+from .sandbox.launcher import worker_env
 
 _kit: Kit | None = None
 
@@ -68,18 +68,18 @@ def memoized(fn):
     that state is part of the key, and set to where the first call left it on every later one. Arguments are
     compared by their cloudpickle bytes, so a closure (a test's clock) counts with the values it holds.
 
-    The run uses the BLAS thread count of the sandbox's workers (one, unless the grader's environment sets
-    ``OPENBLAS_NUM_THREADS``): float32 sums split over another number of threads round differently, and over the
-    tens of steps of a training run that drifts past the hidden suites' tolerances (measured on the capstone's
-    early-stopping run: 1.3e-3 relative in a training loss after 18 steps). A submission equal to the reference
-    then reproduces it exactly.
+    The run uses the BLAS thread count of the sandbox's workers (``sandbox.launcher.worker_env``: one, unless
+    the grader's environment sets ``OPENBLAS_NUM_THREADS``): float32 sums split over another number of threads
+    round differently, and over the tens of steps of a training run that drifts past the hidden suites'
+    tolerances (measured on the capstone's early-stopping run: 1.3e-3 relative in a training loss after 18
+    steps). A submission equal to the reference then reproduces it exactly.
     """
     @functools.wraps(fn)
     def call(*args, **kwargs):
         key = hashlib.sha256(cloudpickle.dumps((fn.__module__, fn.__qualname__, args, sorted(kwargs.items())))).digest()
         generators = [a for a in (*args, *kwargs.values()) if isinstance(a, np.random.Generator)]
         if key not in _RUNS:
-            with threadpool_limits(_worker_blas_threads()):
+            with threadpool_limits(int(worker_env()["OPENBLAS_NUM_THREADS"])):
                 result = fn(*args, **kwargs)
             _RUNS[key] = (result, [g.bit_generator.state for g in generators])
             while len(_RUNS) > _RUNS_KEPT:
@@ -90,10 +90,3 @@ def memoized(fn):
             generator.bit_generator.state = state
         return copy.deepcopy(result)
     return call
-
-
-def _worker_blas_threads() -> int:
-    """The BLAS threads of a sandbox worker: the grader's OPENBLAS_NUM_THREADS when set, else one (see
-    ``sandbox.launcher._worker_env``)."""
-    value = os.environ.get("OPENBLAS_NUM_THREADS", "")
-    return int(value) if value.isdigit() and int(value) > 0 else 1

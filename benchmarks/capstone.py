@@ -53,8 +53,7 @@ def main() -> None:
         with open(args.json, "w") as fh:
             json.dump({**environment(("numpy", "dlcourse", "dlcourse-grader")), "training_set": training_set(),
                        "budget_seconds": args.budget, "max_epochs": args.max_epochs, "networks": args.networks,
-                       "target": target,
-                       "worst": worst, "runs": runs}, fh, indent=2)
+                       "target": target, "worst": worst, "runs": runs}, fh, indent=2)
 
 
 if __name__ == "__main__":

@@ -104,7 +104,7 @@ def _code_folder() -> Path:
     return code
 
 
-def _worker_env() -> dict[str, str]:
+def worker_env() -> dict[str, str]:
     """A worker's environment: none of the grader's variables but the locale, PATH and BLAS settings."""
     env = {k: os.environ[k] for k in PASS_ENV if k in os.environ}
     env["PYTHONHASHSEED"] = "0"
@@ -174,7 +174,7 @@ class _ForkServer:
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         cmd = [sys.executable, "-I", str(self.code / "worker.py"), "--fork-server", str(theirs.fileno()),
                json.dumps(list(preload))]
-        self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), env=_worker_env(), cwd="/",
+        self.proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), env=worker_env(), cwd="/",
                                      stdin=subprocess.DEVNULL, start_new_session=True)
         theirs.close()
         self.sock.settimeout(120)  # importing torch on a crowded machine
@@ -294,7 +294,7 @@ class Worker:
         # The worker's own code in a folder of its own, not the submission's: a student's numpy.py (or wire.py)
         # beside their module must never be imported while the worker still runs as the grader's user.
         self.code = _code_folder()
-        env = _worker_env()
+        env = worker_env()
         env.update(HOME=str(self.scratch), TMPDIR=str(self.scratch))
         cmd = [*prefix, sys.executable, "-I", str(self.code / "worker.py"), json.dumps(cfg)]
         return subprocess.Popen(cmd, pass_fds=fds, env=env, cwd=self.scratch, stdin=subprocess.DEVNULL,

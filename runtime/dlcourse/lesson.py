@@ -80,7 +80,6 @@ def execute(nb, folder: Path, timeout: float = 600, allow_errors: bool = False):
             # before it replies (seen once in this kit's CI). No cell has run then; a fresh start draws new ports.
             if "before replying to kernel_info" not in str(exc) or attempt == KERNEL_STARTS - 1:
                 raise
-    return nb
 
 
 KERNEL_STARTS = 3  # attempts to start a kernel whose ports were taken (see execute)
