@@ -4,6 +4,7 @@ The assertions follow the isolation level the launcher reports, so they hold on 
 project's CI (root, namespaces available) every layer is checked. Every test runs twice: with workers forked by
 the fork server (the default) and with workers started as new interpreters (``DLCOURSE_FORK_SERVER=0``).
 """
+import fcntl
 import os
 import socket
 import textwrap
@@ -266,6 +267,26 @@ def test_in_place_changes_are_copied_back(tmp_path):
         x, d = np.zeros(3), {"w": np.ones(2)}
         runner.module().bump(x, d)
         assert x.tolist() == [1, 1, 1] and d["w"].tolist() == [2, 2]
+    finally:
+        runner.close_worker()
+
+
+def test_large_arrays_travel_both_ways_through_wide_pipes(tmp_path):
+    """Requests and replies of several MB (a pooling test sends 8 MB each way) arrive whole, through pipes of
+    ``PIPE_BYTES`` where Linux allows it: fewer hand-overs between grader and worker, each a wait for a core."""
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / "big.py").write_text("def twice(X, G):\n    return X * 2, G * 2\n")
+    runner = ChapterRunner("big", {"big.py": sub / "big.py"}, [ROOT], budget=30)
+    try:
+        rng = np.random.default_rng(0)
+        X, G = rng.normal(size=(32, 8, 56, 56)), rng.normal(size=(32, 8, 28, 28))
+        got = runner.module().twice(X, G)
+        assert np.array_equal(got[0], 2 * X) and np.array_equal(got[1], 2 * G)
+        if hasattr(fcntl, "F_GETPIPE_SZ"):
+            worker = runner.worker
+            sizes = [fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ) for fd in (worker._out, worker._in)]
+            assert sizes == [launcher.PIPE_BYTES] * 2, sizes
     finally:
         runner.close_worker()
 

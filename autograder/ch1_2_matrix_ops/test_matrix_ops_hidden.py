@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from dlcourse.testing import check_array, expect_raises
+from dlcourse.testing import check_array, expect_raises, retimed
 
 
 def random_layer(rng):
@@ -92,10 +92,12 @@ def test_matrix_multiply_is_vectorized(student, rng):
     """matrix_multiply: vectorised (no Python loops over entries)"""
     small = (rng.normal(size=(20, 20)), rng.normal(size=(20, 20)))
     big = (rng.normal(size=(200, 200)), rng.normal(size=(200, 200)))
-    (t_small, t_big), (out_small, out_big) = _best_times(student.matrix_multiply, [small, big])
     # 100x more outputs: loops over them take ~100-1000x longer; a vectorised call is dominated by the cost of
     # the call itself (a few ms when graded, passing the arrays to another process), so the ratio stays small.
     # Compared on the same machine at the same moment, the ratio does not depend on how busy the machine is.
+    (t_small, t_big), (out_small, out_big) = retimed(
+        lambda: _best_times(student.matrix_multiply, [small, big]),
+        lambda m: m[0][1] < 0.03 or m[0][1] / m[0][0] < 60)
     ratio = t_big / t_small
     assert t_big < 0.03 or ratio < 60, (
         f"matrix_multiply took {t_big * 1e3:.1f} ms on (200, 200) @ (200, 200) but {t_small * 1e3:.2f} ms on "

@@ -7,7 +7,7 @@ import pytest
 
 from autograder.gradcheck import numerical_gradient
 from autograder.reference import reference
-from dlcourse.testing import best_time, check_array, expect_raises, require, timed
+from dlcourse.testing import best_time, check_array, expect_raises, require, retimed, timed
 
 FORMULA = ("out[n, f, y, x] = b[f] + sum over c, i, j of Xp[n, c, y*stride + i, x*stride + j] * W[f, c, i, j], "
            "with Xp = X padded by `padding` zeros on every side")
@@ -430,11 +430,15 @@ def test_forward_is_vectorized(student, rng):
     """conv2d: vectorised (no Python loops over pixels)"""
     X, W, b = _speed_case(rng)
     ref = reference("ch4_2_convolution")
-    reference_time = best_time(ref.conv2d, X, W, b, padding=1)
-    student_time, result = timed(student.conv2d, X, W, b, padding=1)
-    # Passing the arrays to a graded submission and back costs a few ms, up to ~0.2 s on a busy machine; a loop
-    # over the 262,144 outputs costs seconds (about 2 s measured).
-    limit = 0.4 + 40 * reference_time
+
+    def measure():
+        reference_time = best_time(ref.conv2d, X, W, b, padding=1)
+        student_time, result = timed(student.conv2d, X, W, b, padding=1)
+        # Passing the arrays to a graded submission and back costs a few ms, up to ~0.2 s on a busy machine; a
+        # loop over the 262,144 outputs costs seconds (about 2 s measured).
+        return reference_time, student_time, result, 0.4 + 40 * reference_time
+
+    reference_time, student_time, result, limit = retimed(measure, lambda m: m[1] < m[3])
     assert student_time < limit, (
         f"conv2d(X (32, 3, 32, 32), W (8, 3, 3, 3), padding=1) took {student_time * 1e3:.0f} ms (best of 3); the "
         f"reference takes {reference_time * 1e3:.1f} ms and the limit is {limit * 1e3:.0f} ms.\nHint: {LOOP_HINT}")
@@ -449,10 +453,14 @@ def test_backward_is_vectorized(student, rng):
     G = rng.normal(size=(32, 8, 32, 32))
     ref = reference("ch4_2_convolution")
     _, ref_cache = ref.conv2d(X, W, b, padding=1)
-    reference_time = best_time(ref.conv2d_backward, G, ref_cache)
     _, cache = student.conv2d(X, W, b, padding=1)
-    student_time, got = timed(student.conv2d_backward, G, cache)
-    limit = 0.4 + 40 * reference_time  # as for the forward pass
+
+    def measure():
+        reference_time = best_time(ref.conv2d_backward, G, ref_cache)
+        student_time, got = timed(student.conv2d_backward, G, cache)
+        return reference_time, student_time, got, 0.4 + 40 * reference_time  # as for the forward pass
+
+    reference_time, student_time, got, limit = retimed(measure, lambda m: m[1] < m[3])
     assert student_time < limit, (
         f"conv2d_backward(dout (32, 8, 32, 32), cache) took {student_time * 1e3:.0f} ms (best of 3); the reference "
         f"takes {reference_time * 1e3:.1f} ms and the limit is {limit * 1e3:.0f} ms.\nHint: dW and dcols are matrix "
