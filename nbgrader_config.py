@@ -38,6 +38,9 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedb
 # cell is too short. The grader's own limit per chapter is `dlcourse grade --timeout` (60 s).
 c.Execute.timeout = 300
 c.Execute.interrupt_on_timeout = True
+# Once a notebook has run, its outputs are collected: kill its kernel rather than wait for a polite shutdown, which
+# sometimes took 3 s (autograding the 21 solution notebooks: 95.6 s, killed 86.5 s, on 2 cores).
+c.Execute.shutdown_kernel = "immediate"
 
 # Scores come from the grader process, not from the student's kernel (see dlcourse/nbgrader_course.py).
 try:

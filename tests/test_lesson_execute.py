@@ -1,5 +1,8 @@
 """dlcourse.lesson.execute: a kernel that died before replying (its ports taken by a process started at the same
-moment) is started again; any other failure is raised at once."""
+moment) is started again; any other failure is raised at once; a kernel whose notebook has run is killed, not
+waited for."""
+import time
+
 import nbformat
 import pytest
 
@@ -38,3 +41,18 @@ def test_other_failures_are_not_retried(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="didn't respond"):
         execute(nbformat.v4.new_notebook(), tmp_path)
     assert len(calls) == 1
+
+
+def test_the_kernel_is_killed_once_the_notebook_has_run(tmp_path):
+    """Its outputs are in: nothing the kernel would still do on a polite shutdown (here an exit handler that sleeps,
+    then writes a file) holds up execute or happens."""
+    from dlcourse.lesson import execute
+
+    marker = tmp_path / "exit-handler-ran"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        f"import atexit, pathlib, time\natexit.register(lambda: (time.sleep(2), pathlib.Path({str(marker)!r}).touch()))"
+        "\nprint('registered')")])
+    execute(nb, tmp_path, timeout=120)
+    assert nb.cells[0].outputs[0]["text"] == "registered\n"
+    time.sleep(3)  # time enough for the handler, had the kernel been left to exit by itself
+    assert not marker.exists(), "the kernel was shut down politely: its exit handler ran"

@@ -72,7 +72,7 @@ def execute(nb, folder: Path, timeout: float = 600, allow_errors: bool = False):
     for attempt in range(KERNEL_STARTS):
         try:
             NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                           resources={"metadata": {"path": str(folder)}}).execute()
+                           shutdown_kernel=SHUTDOWN, resources={"metadata": {"path": str(folder)}}).execute()
             return nb
         except RuntimeError as exc:
             # jupyter_client finds free TCP ports, lets them go, and the kernel binds them later: a process started
@@ -83,3 +83,7 @@ def execute(nb, folder: Path, timeout: float = 600, allow_errors: bool = False):
 
 
 KERNEL_STARTS = 3  # attempts to start a kernel whose ports were taken (see execute)
+# Once the last cell has run, its outputs are in the notebook: the kernel is killed, not asked to shut down. A polite
+# shutdown waited up to 3 s for the kernel to exit, 1 time in 10 here (10 one-cell notebooks: 16.4 s, killed 11.8 s).
+# nbgrader_config.py asks the same of nbgrader's autograde.
+SHUTDOWN = "immediate"
