@@ -1,9 +1,10 @@
-"""Speed checks hold against a stall of the machine, not against slow code.
+"""Speed checks hold against a stall of the machine, not against slow code, nor code that remembers its answers.
 
 The hidden suites time a submission against a yardstick timed at the same moment. Graded beside a busy test suite,
 one run of a max pooling that takes 5.7 ms took 3.3 s, and a best-of-3 timing that gives up after one slow run
-failed the reference. ``dlcourse.testing.retimed`` measures again when a check fails; these tests hold it to that,
-alone and inside a real grading of chapter 4.3.
+failed the reference: ``dlcourse.testing.retimed`` measures again when a check fails. And a best of 3 on one input
+let a pooling of 1 s a call through, because it cached its answers: ``timed_each`` gives every run new inputs.
+These tests hold both to that, alone and inside a real grading of chapter 4.3.
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from dlcourse.testing import retimed
+from dlcourse.testing import retimed, timed_each
 
 from .grading import ROOT, outputs, run_grade
 
@@ -51,6 +52,20 @@ def test_retimed_lets_a_stub_raise_at_once():
     assert measure.calls == 1
 
 
+def test_timed_each_gives_every_run_its_own_input_and_returns_every_result():
+    seen = []
+
+    def square(x):
+        seen.append(x)
+        return x * x
+
+    best, results = timed_each(square, [(2,), (3,), (4,)], give_up=float("inf"))
+    assert seen == [2, 3, 4] and results == [4, 9, 16] and 0 <= best < 1
+    seen.clear()
+    assert timed_each(square, [(2,), (3,)], give_up=0.0)[1] == [4]  # over give_up after the first run: no more
+    assert seen == [2]
+
+
 # The reference max_pool, wrapped: the speed test's input (32, 8, 56, 56) is the only one this large.
 WRAPPED = '''
 
@@ -69,11 +84,34 @@ def max_pool(X, size=2, stride=2):
 '''
 
 
+# A pooling of 1 s a call on the speed test's input (a loop over its windows takes about that) that remembers
+# its answers.
+REMEMBERS = '''
+
+import hashlib as _hashlib
+import time as _time
+
+_max_pool = max_pool
+_answers = {}
+
+
+def max_pool(X, size=2, stride=2):
+    if np.size(X) < 32 * 8 * 56 * 56:  # slow on the speed test's input only: the rest of the chapter runs as usual
+        return _max_pool(X, size, stride)
+    key = (_hashlib.sha1(np.ascontiguousarray(X).tobytes()).hexdigest(), size, stride)
+    if key not in _answers:
+        _time.sleep(1.0)
+        _answers[key] = _max_pool(X, size, stride)
+    return _answers[key]
+'''
+
+
 def test_a_stall_does_not_cost_a_fast_submission_its_speed_test_and_slow_code_still_fails(tmp_path):
     # "stall": the first timed call sleeps 2.5 s, past the 2 s after which a best-of-3 timing stops (the failure seen
-    # in CI); "slow": every timed call takes 0.6 s more, over the limit of 0.3 s + 5 x the reference's time.
+    # in CI); "slow": every timed call takes 0.6 s more, over the limit of 0.3 s + 5 x the reference's time;
+    # "remembers": 1 s for every input it has not seen, its cached answer at once for one it has.
     cases = {"stall": WRAPPED.format(slow="_big_calls[0] == 1", seconds=2.5),
-             "slow": WRAPPED.format(slow="True", seconds=0.6)}
+             "slow": WRAPPED.format(slow="True", seconds=0.6), "remembers": REMEMBERS}
     subs = {}
     for name, wrapper in cases.items():
         folder = tmp_path / name / "sub" / "ch4_3_pooling"
@@ -81,7 +119,7 @@ def test_a_stall_does_not_cost_a_fast_submission_its_speed_test_and_slow_code_st
         module = folder / "pooling.py"
         module.write_text(module.read_text() + wrapper)
         subs[name] = folder.parent
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(len(cases)) as pool:
         graded = dict(zip(cases, pool.map(lambda n: run_grade(subs[n], tmp_path / n, "--chapters", "4.3")[0], cases)))
     speed = {name: next(t for t in results["tests"] if SPEED_TEST in t["name"]) for name, results in graded.items()}
     assert speed["stall"]["score"] == speed["stall"]["max_score"] > 0, speed["stall"]["output"]
@@ -89,3 +127,5 @@ def test_a_stall_does_not_cost_a_fast_submission_its_speed_test_and_slow_code_st
     assert not failed, f"the stalled reference lost points: {failed}\n{outputs(graded['stall'], '4.3')[:2000]}"
     assert speed["slow"]["score"] == 0, f"code 0.6 s slower on every call passed the speed test: {speed['slow']}"
     assert "took" in speed["slow"]["output"] and "the limit is" in speed["slow"]["output"], speed["slow"]["output"]
+    assert speed["remembers"]["score"] == 0, f"a slow pooling that caches its answers passed: {speed['remembers']}"
+    assert "new images each run" in speed["remembers"]["output"], speed["remembers"]["output"]

@@ -151,6 +151,24 @@ def timed(fn, *args, repeat: int = 3, give_up: float = 2.0, **kwargs) -> tuple[f
     return best, result
 
 
+def timed_each(fn, inputs, give_up: float = 2.0) -> tuple[float, list]:
+    """Best wall time of ``fn(*args)`` over ``inputs``, a list of argument tuples with different values, one per
+    run; and the results of the runs made (stops early once a run is over ``give_up`` seconds).
+
+    A speed check times fresh inputs every run: on one input repeated, code that is slow but remembers its answers
+    is fast from the second run on (a max pooling of 1 s a call that cached its results passed a best-of-3 check).
+    Check every result returned, not only the last: each is the answer to a new question.
+    """
+    best, results = float("inf"), []
+    for args in inputs:
+        start = time.perf_counter()
+        results.append(fn(*args))
+        best = min(best, time.perf_counter() - start)
+        if best > give_up:
+            break
+    return best, results
+
+
 def retimed(measure, passes, attempts: int = 2, pause: float = 0.5):
     """``measure()`` (a timing of the code under test, with any yardstick it is held against timed again inside
     it), taken again after ``pause`` seconds while ``passes(measurement)`` is false, up to ``attempts`` times in
@@ -159,7 +177,8 @@ def retimed(measure, passes, attempts: int = 2, pause: float = 0.5):
     A speed check must not fail fast code because the machine stalled once. A best-of-3 timing does not protect
     against that when it gives up after one slow run: graded beside a busy test suite (a run queue of 14 on 2
     cores), a max pooling the reference does in 5.7 ms once took 3.3 s. Slow code fails every attempt; only code
-    that fails pays for the second one. An exception (a stub) propagates at once.
+    that fails pays for the second one. An exception (a stub) propagates at once. ``measure`` draws new inputs each
+    time (see :func:`timed_each`): inputs seen in the first attempt would be remembered in the second.
     """
     for attempt in range(attempts):
         if attempt:
