@@ -106,12 +106,14 @@ def max_pool(X, size=2, stride=2):
 '''
 
 
-def test_a_stall_does_not_cost_a_fast_submission_its_speed_test_and_slow_code_still_fails(tmp_path):
+def test_a_stall_does_not_cost_a_fast_submission_its_speed_test_and_slow_or_remembering_code_still_fails(
+        tmp_path):
     # "stall": the first timed call sleeps 2.5 s, past the 2 s after which a best-of-3 timing stops (the failure seen
-    # in CI); "slow": every timed call takes 0.6 s more, over the limit of 0.3 s + 5 x the reference's time;
+    # in CI); "slow": every timed call takes 1 s more, over the limit of 0.3 s + 5 x the reference's time (5.7 ms here,
+    # so a reference 25 times slower under load would still not let it through);
     # "remembers": 1 s for every input it has not seen, its cached answer at once for one it has.
     cases = {"stall": WRAPPED.format(slow="_big_calls[0] == 1", seconds=2.5),
-             "slow": WRAPPED.format(slow="True", seconds=0.6), "remembers": REMEMBERS}
+             "slow": WRAPPED.format(slow="True", seconds=1.0), "remembers": REMEMBERS}
     subs = {}
     for name, wrapper in cases.items():
         folder = tmp_path / name / "sub" / "ch4_3_pooling"
@@ -125,7 +127,7 @@ def test_a_stall_does_not_cost_a_fast_submission_its_speed_test_and_slow_code_st
     assert speed["stall"]["score"] == speed["stall"]["max_score"] > 0, speed["stall"]["output"]
     failed = [t["name"] for t in graded["stall"]["tests"] if t["score"] < t["max_score"]]
     assert not failed, f"the stalled reference lost points: {failed}\n{outputs(graded['stall'], '4.3')[:2000]}"
-    assert speed["slow"]["score"] == 0, f"code 0.6 s slower on every call passed the speed test: {speed['slow']}"
+    assert speed["slow"]["score"] == 0, f"code 1 s slower on every call passed the speed test: {speed['slow']}"
     assert "took" in speed["slow"]["output"] and "the limit is" in speed["slow"]["output"], speed["slow"]["output"]
     assert speed["remembers"]["score"] == 0, f"a slow pooling that caches its answers passed: {speed['remembers']}"
     assert "new images each run" in speed["remembers"]["output"], speed["remembers"]["output"]
