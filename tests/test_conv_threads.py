@@ -1,5 +1,6 @@
 """The reference conv2d splits a batch over two threads for speed (`dlcourse bench`); that must never change
-its results, hang a forked process, or swallow an error raised in either half."""
+its results, hang a forked process, or swallow an error raised in either half. The capstone's passes keep the
+BLAS on one thread around those halves, and give the caller back the BLAS threads it had."""
 import multiprocessing
 import os
 import threading
@@ -97,3 +98,39 @@ def test_omp_num_threads_1_keeps_one_thread(monkeypatch):
     monkeypatch.delenv("OMP_NUM_THREADS")
     conv._in_two_halves(lambda a, z: seen.add(threading.get_ident()), 64, 10**6)
     assert len(seen) == 2, "with two CPUs and no OMP_NUM_THREADS=1, the second half runs on another thread"
+
+
+def test_capstone_passes_compute_on_one_blas_thread_and_give_the_threads_back(monkeypatch):
+    """A BLAS on two threads keeps its second thread spinning after each product, on a core the conv and pool
+    halves need: the capstone's forward and backward passes run with one, and the caller's setting is restored,
+    also after an error."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    cap = reference("ch4_6_capstone")
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    seen = []
+
+    def recording(real):
+        def fn(*args, **kwargs):
+            seen.append(blas_threads())
+            return real(*args, **kwargs)
+        return fn
+
+    monkeypatch.setattr(cap, "softmax", recording(cap.softmax))                    # called in the forward pass
+    monkeypatch.setattr(cap, "relu_derivative", recording(cap.relu_derivative))    # and in the backward pass
+    rng = np.random.default_rng(4)
+    params = cap.init_capstone(rng)
+    X, y = rng.random((8, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, 8)
+    with threadpool_limits(2, user_api="blas"):
+        assert set(blas_threads()) == {2}
+        _, cache = cap.capstone_forward(params, X, rng)
+        grads = cap.capstone_backward(params, cache, y)
+        assert set(blas_threads()) == {2}, "the caller's BLAS threads were not given back"
+        with pytest.raises(ValueError, match="does not match"):
+            cap.capstone_backward(params, cache, y[:3])
+        assert set(blas_threads()) == {2}, "not given back after an error"
+    assert len(seen) >= 2 and all(set(s) == {1} for s in seen), seen
+    assert set(grads) == set(params)
