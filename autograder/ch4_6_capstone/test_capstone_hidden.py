@@ -616,6 +616,13 @@ def test_train_ensemble_one_network_per_spawned_generator(student, rng):
                         f"train_ensemble(X (192, 784), y, np.random.default_rng({train_seed}), networks=1, max_epochs=1) "
                         f"against train_capstone(X, y, np.random.default_rng({train_seed}).spawn(1)[0], max_epochs=1, "
                         "validate=False)", 192, 1)
+    # One network has the whole budget, no more: one too short for a single mini-batch trains nothing.
+    (idle,) = student.train_ensemble(X, y, np.random.default_rng(train_seed), networks=1, time_budget=1e-6,
+                                     _time_limit=90)
+    (child,) = np.random.default_rng(train_seed).spawn(1)
+    check_same_training(idle, ref(X, y, child, time_budget=1e-6, validate=False),
+                        f"train_ensemble(X (192, 784), y, np.random.default_rng({train_seed}), networks=1, "
+                        "time_budget=1e-6): no time for a single step; the one network's budget is time_budget", 192, 1)
 
 
 def test_train_ensemble_bad_networks(student, rng):
