@@ -19,6 +19,7 @@ The lesson tells what it reaches, and how the recipe was chosen.
 import functools
 import math
 import multiprocessing
+import os
 import sys
 import time
 import warnings
@@ -506,11 +507,11 @@ def train_ensemble(X, y, rng, *, networks=2, time_budget=60.0, max_epochs=None):
     (independent streams: each network has its own initial weights, order, augmentation and dropout) and
     ``time_budget``, ``max_epochs`` as given. The recipe was chosen with a validation split; this run trains on
     every image. On Linux each network trains in a worker process of its own, started by fork (it inherits the
-    functions and the data), with one BLAS thread: a network this small gains little from a second thread, so
-    two cores do most as two networks. Each network's budget is what is left of ``time_budget`` when its worker
-    starts, less as much again for the way back, so the call returns within ``time_budget`` seconds. Elsewhere
-    (no safe fork), and for one network, they train one after another in this process, each with an equal share
-    of the budget.
+    functions and the data), on one thread (the BLAS's, and the layers' two halves one after the other): a network
+    this small gains little from a second thread, so two cores do most as two networks. Each network's budget is
+    what is left of ``time_budget`` when its worker starts, less as much again for the way back, so the call returns
+    within ``time_budget`` seconds. Elsewhere (no safe fork), and for one network, they train one after another in
+    this process, each with an equal share of the budget.
 
     Args:
         X, y, time_budget, max_epochs: as for ``train_capstone`` (for every network).
@@ -552,6 +553,9 @@ def _train_member(X, y, rng, started, time_budget, max_epochs):
     """``train_capstone`` in a worker of ``train_ensemble``, with the budget left since ``started``, less as much
     again for the way back (the result sent to the caller, the worker stopped): ``train_ensemble`` then returns
     within ``time_budget``. A helper."""
+    # One thread per network: the layers' own second thread (chapter 4.2's _in_two_halves, which reads this)
+    # would only compete with the other network's worker for the same cores.
+    os.environ["OMP_NUM_THREADS"] = "1"
     left = time_budget - 2 * (time.perf_counter() - started)
     return train_capstone(X, y, rng, time_budget=max(left, 1e-9), max_epochs=max_epochs, validate=False,
                           show_progress=False)
