@@ -141,14 +141,8 @@ def best_time(fn, *args, repeat: int = 3, give_up: float = 2.0, **kwargs) -> flo
 def timed(fn, *args, repeat: int = 3, give_up: float = 2.0, **kwargs) -> tuple[float, object]:
     """:func:`best_time` and the result of the last call: a speed test checks the values too (code that does
     nothing is fast)."""
-    best, result = float("inf"), None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn(*args, **kwargs)
-        best = min(best, time.perf_counter() - start)
-        if best > give_up:
-            break
-    return best, result
+    best, results = timed_each(lambda: fn(*args, **kwargs), [()] * repeat, give_up)
+    return best, (results[-1] if results else None)
 
 
 def timed_each(fn, inputs, give_up: float = 2.0) -> tuple[float, list]:
