@@ -8,11 +8,12 @@ from __future__ import annotations
 import base64
 import io
 import textwrap
+from typing import TYPE_CHECKING
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 DPI = 100
 EXPECTED, YOURS = "#9a9a9a", "#d1495b"
@@ -20,6 +21,11 @@ FULL, PARTIAL, NONE = "#2e7d32", "#ef8f00", "#c62828"
 
 
 def _figure(width: float, height: float) -> Figure:
+    # matplotlib is imported here, on the first chart: `dlcourse grade` imports this module (through the
+    # gradebook) but draws nothing, and importing matplotlib costs each grading process a quarter of a second.
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(width, height), dpi=DPI)
     FigureCanvasAgg(fig)
     return fig
@@ -110,6 +116,8 @@ def training_curve(plot: dict) -> tuple[str, int, int]:
         target.plot(np.arange(1, len(ys) + 1), ys, marker="o", markersize=3.5, color=f"C{i}", label=name,
                     linestyle="--" if target is acc else "-")
     ax.set_xlabel("epoch")
+    from matplotlib.ticker import MaxNLocator
+
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel("loss")
     acc.set_ylabel("accuracy")

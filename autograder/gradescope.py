@@ -180,9 +180,10 @@ def _zip(stage: Path, out: Path) -> None:
 
 
 def image_needs(kit: Kit, chapter: Chapter) -> list[str]:
-    """The packages a chapter's suites skip without (``pytest.importorskip``), e.g. ``["torch"]`` for 5.2."""
-    return sorted({m for suite in kit.suites(chapter)
-                   for m in re.findall(r"importorskip\(\s*[\"']([\w.]+)", suite.read_text())})
+    """The packages a chapter's suites skip without (``skip_unless_installed`` or ``pytest.importorskip``), e.g.
+    ``["torch"]`` for 5.2."""
+    return sorted({m for suite in kit.suites(chapter) for m in
+                   re.findall(r"(?:importorskip|skip_unless_installed)\(\s*[\"']([\w.]+)", suite.read_text())})
 
 
 def build_bundle(out: Path, chapters: list[Chapter], kit: Kit, *, seed: int, timeout: float,

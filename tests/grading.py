@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -17,6 +18,16 @@ def run_grade(submission: Path, tmp_path: Path, *args: str, timeout: float = 900
                           capture_output=True, text=True, timeout=timeout, cwd=ROOT)
     assert proc.returncode == 0, f"grading failed to run:\n{proc.stdout}\n{proc.stderr}"
     return json.loads(out.read_text()), proc
+
+
+def without_torch(tmp_path: Path) -> dict[str, str]:
+    """An environment for subprocesses in which PyTorch is not installed, as far as Python can tell: a
+    ``sitecustomize`` on PYTHONPATH marks it missing, so ``import torch`` raises ModuleNotFoundError and
+    ``importlib.util.find_spec("torch")`` is None (what 5.2's suites check)."""
+    folder = tmp_path / "notorch"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "sitecustomize.py").write_text('import sys\nsys.modules["torch"] = None  # hidden by a test\n')
+    return dict(os.environ, PYTHONPATH=str(folder))
 
 
 def per_chapter(results: dict) -> dict[str, tuple[float, float]]:

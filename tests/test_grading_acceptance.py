@@ -9,7 +9,7 @@ import pytest
 from dlcourse.chapters import list_chapters
 from dlcourse.points import suite_points
 
-from .grading import ROOT, outputs, per_chapter, run_grade, stub_out
+from .grading import ROOT, outputs, per_chapter, run_grade, stub_out, without_torch
 
 CHAPTERS = [c.number for c in list_chapters(ROOT / "source")]
 
@@ -153,15 +153,11 @@ def test_bridge_chapter_is_skipped_cleanly_without_torch(tmp_path):
     """With PyTorch hidden, 5.2's suites are 'skipped' entries saying how to enable them, scored 0 of their points:
     the same maximum as the notebook's test cells in nbgrader, which cannot know what a machine lacks."""
     import json
-    import os
     import subprocess
     import sys
 
-    fake = tmp_path / "notorch" / "torch"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise ImportError('torch hidden by a test')\n")
     out = tmp_path / "r.json"
-    env = dict(os.environ, PYTHONPATH=str(fake.parent))
+    env = without_torch(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "grade", str(ROOT / "solutions"), "--chapters",
                            "1.1,5.2", "--json", str(out)], capture_output=True, text=True, cwd=ROOT, env=env)
     assert proc.returncode == 0, proc.stderr

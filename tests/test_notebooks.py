@@ -30,7 +30,7 @@ from autograder.nbbuild import BEGIN, END
 from dlcourse.lesson import lesson_html
 from dlcourse.nbmodule import module_code, read_code_cells
 
-from .grading import ROOT, per_chapter, run_grade
+from .grading import ROOT, per_chapter, run_grade, without_torch
 
 CHAPTERS = list_chapters(ROOT / "source")
 NOTEBOOK_BUDGET = 120.0  # seconds: a solution notebook (lesson demos + grading its chapter) must run within this
@@ -606,14 +606,11 @@ def test_bridge_notebook_without_pytorch_says_so_and_counts_its_points(tmp_path)
     the points its nbgrader metadata gives (the maximum `dlcourse grade` gives there too)."""
     bridge = Chapter.from_name("ch5_2_bridge")
     shutil.copytree(ROOT / "exercises" / bridge.name, tmp_path / bridge.name)
-    hide = tmp_path / "notorch" / "torch"
-    hide.mkdir(parents=True)
-    (hide / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'torch'\", name='torch')\n")
     path = tmp_path / bridge.name / f"{bridge.topic}.ipynb"
     run = ("import sys, nbformat\nfrom pathlib import Path\nfrom dlcourse.lesson import execute\n"
            "p = Path(sys.argv[1])\nnb = nbformat.read(p, as_version=4)\n"
            "execute(nb, p.parent, timeout=300, allow_errors=True)\nnbformat.write(nb, p)\n")
-    env = {**os.environ, "PYTHONPATH": str(hide.parent)}  # the kernel inherits it: torch cannot be imported
+    env = without_torch(tmp_path)  # the kernel inherits it: torch cannot be imported
     proc = subprocess.run([sys.executable, "-c", run, str(path)], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 0, proc.stderr
     nb = nbformat.read(path, as_version=4)

@@ -191,7 +191,7 @@ def test_bridge_chapter_says_it_needs_pytorch(student_venv, tmp_path):
     assert "needs PyTorch" in row and "pip install" in row, check.stdout
     # Plain pytest gives the same reason in its summary, not a bare "1 skipped".
     tests = _in_venv(venv, repo, "python", "-m", "pytest", "ch5_2_bridge")
-    assert "SKIPPED [1] ch5_2_bridge/test_bridge.py:7: chapter 5.2 needs PyTorch: pip install -e '.[torch]'" \
+    assert "SKIPPED [1] ch5_2_bridge/test_bridge.py:6: chapter 5.2 needs PyTorch: pip install -e '.[torch]'" \
         in tests.stdout, tests.stdout
 
 

@@ -4,9 +4,9 @@ import pytest
 
 from autograder.gradcheck import relative_error
 from autograder.reference import reference
-from dlcourse.testing import check_array
+from dlcourse.testing import check_array, skip_unless_installed
 
-pytest.importorskip("torch", reason="chapter 5.2 needs PyTorch: pip install -e '.[torch]' (the CPU build is enough)")
+skip_unless_installed("torch", "chapter 5.2 needs PyTorch: pip install -e '.[torch]' (the CPU build is enough)")
 
 
 def random_net(rng, depth):

@@ -186,7 +186,7 @@ def _missing_package(statements) -> str | None:
         names = [a.name for a in s.names] if isinstance(s, ast.Import) else (
             [s.module] if isinstance(s, ast.ImportFrom) and s.module and s.level == 0 else [])
         for top in (n.partition(".")[0] for n in names):
-            if top in PACKAGES and top not in sys.modules:
+            if top in PACKAGES and sys.modules.get(top) is None:  # None there: its import fails
                 try:
                     importlib.import_module(top)
                 except ImportError:

@@ -5,12 +5,24 @@ actual value, the largest error, and a hint for the mistake that usually causes 
 """
 from __future__ import annotations
 
+import importlib.util
 import time
 import warnings
 from contextlib import contextmanager
 
 import numpy as np
 import pytest
+
+
+def skip_unless_installed(module: str, reason: str) -> None:
+    """At the top of a test module: skip the whole module, giving ``reason``, when ``module`` is not installed.
+
+    Unlike ``pytest.importorskip`` it does not import the module: the tests call the student's code, which
+    imports it where it is used, and importing PyTorch costs a grading process over a second of CPU.
+    """
+    __tracebackhide__ = True  # pytest reports the test module's line, not this one
+    if importlib.util.find_spec(module) is None:
+        pytest.skip(reason, allow_module_level=True)
 
 
 def show(x, limit: int = 60) -> str:

@@ -1,10 +1,9 @@
 """Visible tests for chapter 5.2 (run: pytest exercises/ch5_2_bridge). Needs PyTorch: pip install -e '.[torch]'."""
 import numpy as np
-import pytest
 
-from dlcourse.testing import check_array, check_unchanged
+from dlcourse.testing import check_array, check_unchanged, skip_unless_installed
 
-pytest.importorskip("torch", reason="chapter 5.2 needs PyTorch: pip install -e '.[torch]' (the CPU build is enough)")
+skip_unless_installed("torch", "chapter 5.2 needs PyTorch: pip install -e '.[torch]' (the CPU build is enough)")
 
 KEEP_HINT = ("copy the arrays into the torch layers (linear.weight.copy_(torch.from_numpy(W.T.copy()))); "
              "torch.from_numpy shares memory with the NumPy array, so an in-place torch operation changes it too")
