@@ -172,6 +172,20 @@ def test_bridge_chapter_is_skipped_cleanly_without_torch(tmp_path):
     assert re.search(r"5\.2 bridge\s+0\s+12\n", proc.stdout), proc.stdout
 
 
+def test_5_2_suites_check_for_pytorch_without_importing_it():
+    """Importing torch costs a grading process over a second: the suites' check only looks for it (the student's
+    code imports it), and skips the module, with the reason, when it is missing."""
+    import subprocess
+    import sys
+
+    script = ("import sys, pytest\nfrom dlcourse.testing import skip_unless_installed\n"
+              "skip_unless_installed('torch', 'needs PyTorch')\nassert 'torch' not in sys.modules, 'torch imported'\n"
+              "try:\n    skip_unless_installed('no_such_package_here', 'needs it')\nexcept pytest.skip.Exception as e:\n"
+              "    print('skipped:', e.msg)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 0 and proc.stdout == "skipped: needs it\n", proc.stdout + proc.stderr
+
+
 def test_a_stub_helper_is_named_in_the_feedback(tmp_path):
     """Graded, train_capstone that calls a stub capstone_forward says so, rather than "train_capstone is not
     implemented yet"."""
