@@ -85,6 +85,10 @@ def test_random_affine_bad_shape(student):
                         call="random_affine(X (4, 784), rng)",
                         hint="reshape rows to images first: random_affine takes (N, C, H, W)")
     require("(4, 784)" in msg, f"random_affine(X (4, 784)): the ValueError should name the shape, got {msg!r}")
+    msg = expect_raises(ValueError, student.random_affine, np.zeros((2, 1, 1, 28, 28)), np.random.default_rng(0),
+                        call="random_affine(X (2, 1, 1, 28, 28), rng)", hint="images are 4-D: (N, C, H, W)")
+    require("(2, 1, 1, 28, 28)" in msg,
+            f"random_affine(X (2, 1, 1, 28, 28)): the ValueError should name the shape, got {msg!r}")
 
 
 # ---------------------------------------------------------------- capstone_forward / capstone_backward
