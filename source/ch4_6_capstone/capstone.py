@@ -126,12 +126,10 @@ def random_affine(X, rng, degrees=15.0, scale=0.15, shift=2.0):
     size = (H + 4) * Wp
     index = np.arange(N * C).reshape(N, C, 1) * size + (top * Wp + left)[:, None]    # (N, C, H * W)
     flat = padded.reshape(-1)
-
-    def read(offset):  # the pixels `offset` places after the top-left ones: 1 right, Wp down
-        return np.take(flat[offset:], index)
-
-    upper = read(0) + fx * (read(1) - read(0))                     # (1 - fx) * left one + fx * right one
-    lower = read(Wp) + fx * (read(Wp + 1) - read(Wp))
+    # The four pixels: the top-left ones, and those 1 place (right), Wp (down) and Wp + 1 further on.
+    tl, tr, bl, br = (np.take(flat[offset:], index) for offset in (0, 1, Wp, Wp + 1))
+    upper = tl + fx * (tr - tl)                                     # (1 - fx) * tl + fx * tr
+    lower = bl + fx * (br - bl)
     return (upper + fy * (lower - upper)).reshape(N, C, H, W)
     ### END SOLUTION
 

@@ -25,8 +25,10 @@ BUGS = [
         "dropout_backward with the forward pass's mask"),
     # the turn's sign: the images turn the other way (the inverse map read as the forward one)
     Bug("4.6", "affine-turned-the-other-way",
-        "    rows, cols = cy + cos * u - sin * v, cx + sin * u + cos * v  # where each output pixel reads\n",
-        "    rows, cols = cy + cos * u + sin * v, cx - sin * u + cos * v  # where each output pixel reads\n",
+        "    maps = np.stack([cos, -sin, cy - cos * dy + sin * dx,\n"
+        "                     sin, cos, cx - sin * dy - cos * dx], axis=1).reshape(N * 2, 3)\n",
+        "    maps = np.stack([cos, sin, cy - cos * dy - sin * dx,\n"
+        "                     -sin, cos, cx + sin * dy - cos * dx], axis=1).reshape(N * 2, 3)\n",
         "output pixel (i, j) reads the input at"),
     # every network of the ensemble given the same generator: forked copies of one state train the same network
     Bug("4.6", "ensemble-without-spawn",
