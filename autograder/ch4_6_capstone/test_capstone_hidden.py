@@ -205,6 +205,9 @@ def test_capstone_forward_dropout(student, rng, training):
 #   heavy load (3 busy-loop processes), seeds 100..109: min 0.9378, median 0.9510, max 0.9607; 2-3 epochs;
 #     returned within 4.23 s.
 #   Threshold 0.90: 3.8 points under the worst seed under heavy load, 6.4 under the worst beside another grading.
+#   2026-12-05, random_affine 3x faster and the sandbox's malloc slack (MALLOC_TOP_PAD_), one BLAS thread, idle,
+#     seeds 0..9: min 0.9751, median 0.9776, max 0.9819; 7-8 epochs; returned within 4.59 s. The loaded
+#     figures above predate both changes, which only add epochs: the threshold keeps at least that margin.
 #   (0.92 was too close for the previous reference: during a mutation run beside the project's test suite, a load
 #   heavier still, its equivalent scored 0.9192.)
 #   (Earlier measures, the previous reference without the hidden layer: 4 s gave min 0.9649 beside another grading
