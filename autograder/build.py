@@ -81,7 +81,9 @@ def solution_regions(text: str, label: str) -> list[Region]:
 
 def make_stub(text: str) -> str:
     """The student's version: nbgrader's ClearSolutions replaces each region with its code stub."""
-    import nbformat
+    from dlcourse.quick_nbformat import nbformat as import_nbformat
+
+    nbformat = import_nbformat()  # before nbgrader imports it
     from nbgrader.preprocessors import ClearSolutions
 
     cell = nbformat.v4.new_code_cell(text)

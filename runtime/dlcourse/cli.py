@@ -77,7 +77,9 @@ def cmd_lesson(args) -> int:
     if path is None:
         return error(f"no notebook in {root / chapter.name}")
     try:
-        import nbformat
+        from .quick_nbformat import nbformat as import_nbformat
+
+        nbformat = import_nbformat()
     except ImportError:
         return error("rendering a notebook needs the notebook tools: pip install -e '.[notebook]'")
     use_data_dir(args.data_dir)

@@ -67,6 +67,9 @@ def lesson_html(nb, mathjax_url: str | None = None) -> str:
 def execute(nb, folder: Path, timeout: float = 600, allow_errors: bool = False):
     """Run a notebook top to bottom in ``folder`` (nbclient); raises on the first failing cell unless
     ``allow_errors`` (then the error is the cell's output and the next cells run)."""
+    from .quick_nbformat import nbformat
+
+    nbformat()  # before nbclient imports it
     from nbclient import NotebookClient
 
     for attempt in range(KERNEL_STARTS):
