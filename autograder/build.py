@@ -81,9 +81,7 @@ def solution_regions(text: str, label: str) -> list[Region]:
 
 def make_stub(text: str) -> str:
     """The student's version: nbgrader's ClearSolutions replaces each region with its code stub."""
-    from dlcourse.quick_nbformat import nbformat as import_nbformat
-
-    nbformat = import_nbformat()  # before nbgrader imports it
+    import nbformat
     from nbgrader.preprocessors import ClearSolutions
 
     cell = nbformat.v4.new_code_cell(text)
@@ -115,7 +113,11 @@ def _hidden_root(source: Path) -> Path:
 def _render(source: Path, notebooks: bool = True, releases: bool = True,
             only: set[str] | None = None) -> tuple[dict[str, str], dict[str, str]]:
     """``(committed files, nbgrader source files under build/)``, of the chapters named in ``only`` if given."""
+    from dlcourse.quick_nbformat import nbformat
+
     from .nbbuild import NotebookBuildError, chapter_notebooks
+
+    nbformat()  # first: the stubs and the notebooks below import nbformat and nbgrader, which load jsonschema
 
     out: dict[str, str] = {}
     nbgrader: dict[str, str] = {}

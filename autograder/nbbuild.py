@@ -49,7 +49,6 @@ from pathlib import Path
 
 from dlcourse.chapters import Chapter, is_chapter_dir
 from dlcourse.points import suite_points
-from dlcourse.quick_nbformat import nbformat as import_nbformat
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -340,7 +339,7 @@ def kit_modules(source: Path) -> set[str]:
 
 def figure_markdown(caption: str, name: str, png: bytes, cell_id: str):
     """The Markdown cell that shows a build-time figure: the PNG as a cell attachment, then its caption."""
-    new_markdown_cell = import_nbformat().v4.new_markdown_cell
+    from nbformat.v4 import new_markdown_cell
 
     alt = caption.replace("[", "(").replace("]", ")")
     return new_markdown_cell(f"![{alt}](attachment:{name})\n\n*{caption}*", id=cell_id,
@@ -374,7 +373,7 @@ def source_notebook(chapter: Chapter, master_text: str, lesson_text: str | None,
     """The nbgrader source notebook (an ``nbformat`` node) of a chapter.
 
     ``draw(code, where)`` returns the PNG of a build-time figure cell (default: :func:`draw_figure`)."""
-    nbformat = import_nbformat()
+    import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
     topic = chapter.topic
@@ -516,14 +515,15 @@ def _doc_to_markdown(doc: str) -> str:
 
 
 def _writes(nb) -> str:
-    return import_nbformat().writes(nb) + "\n"
+    import nbformat
+
+    return nbformat.writes(nb) + "\n"
 
 
 def release_notebook(nb, chapter: Chapter):
     """nbgrader's GenerateAssignment preprocessors (all but SaveCells, which writes the gradebook)."""
     import copy
 
-    import_nbformat()  # before nbgrader imports it
     from nbgrader.converters import GenerateAssignment
     from nbgrader.preprocessors import SaveCells
 
@@ -541,7 +541,6 @@ def solution_notebook(nb):
     """The source notebook with the solution marker lines removed (read-only cells locked as in the release)."""
     import copy
 
-    import_nbformat()  # before nbgrader imports it
     from nbgrader.preprocessors import ClearOutput, LockCells
 
     out = copy.deepcopy(nb)
