@@ -37,7 +37,6 @@ from regularization import dropout, dropout_backward, l2_regularization
 
 P_DROP = 0.3  # dropout's drop probability in the hidden layer
 VIEWS = ((0, 0), (1, 0), (-1, 0), (0, 1), (0, -1))  # predict_ensemble's views: (down, right) moves in pixels
-_blas = []  # this process's ThreadpoolController, made on first use (it looks through the loaded libraries)
 
 
 def one_blas_thread(fn):
@@ -51,11 +50,15 @@ def one_blas_thread(fn):
     """
     @functools.wraps(fn)
     def run(*args, **kwargs):
-        if not _blas:
-            _blas.append(ThreadpoolController())
-        with _blas[0].limit(limits=1, user_api="blas"):
+        with _blas_controller().limit(limits=1, user_api="blas"):
             return fn(*args, **kwargs)
     return run
+
+
+@functools.cache
+def _blas_controller():
+    """This process's ThreadpoolController, made on first use (it looks through the loaded libraries). A helper."""
+    return ThreadpoolController()
 
 
 def random_affine(X, rng, degrees=15.0, scale=0.15, shift=2.0):
