@@ -98,6 +98,7 @@ def make_solution(text: str) -> str:
 
 
 NBGRADER_SOURCE = "build/nbgrader_source"  # nbgrader's source directory (see nbgrader_config.py)
+NBGRADER_STAMP = "build/nbgrader_source.stamp"  # what the folder was made from (build_stamp)
 
 
 def render(source: Path) -> dict[str, str]:
@@ -180,12 +181,26 @@ def stale_modules(root: Path, chapters: list[Chapter]) -> list[str]:
 def nbgrader_sources(root: Path | None = None) -> list[str]:
     """Write only nbgrader's source folder (``build/nbgrader_source``); what ``nbgrader_config.py`` runs so that
     ``nbgrader generate_assignment`` works in a fresh clone. Returns the files changed."""
+    import dlcourse
+
+    from . import build_stamp
+
     root = root or Kit.find().root
+    # The render takes seconds and nbgrader loads its config three times per command: skip it when the stamp
+    # says the chapters, the hidden suites (their points), the building code and the libraries are unchanged.
+    trees = [root / "source", _hidden_root(root / "source")]
+    code = {Path(dlcourse.__file__).parent.resolve(), Path(__file__).parent.resolve()} - {trees[1].resolve()}
+    inputs = build_stamp.inputs_digest(trees, sorted(code))
+    stamp = root / NBGRADER_STAMP
+    if build_stamp.is_current(stamp, root, inputs):
+        return []
     try:
         _, nbgrader = _render(root / "source", releases=False)
     except ChapterError as exc:
         raise BuildError(str(exc)) from None
-    return _write_all(root, nbgrader)
+    changed = _write_all(root, nbgrader)
+    build_stamp.write(stamp, root, inputs, list(nbgrader))
+    return changed
 
 
 def _write_all(root: Path, files: dict[str, str]) -> list[str]:

@@ -115,3 +115,27 @@ def test_cli_reports_a_malformed_source_in_one_line(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("dlcourse: error: source/ch9_1_demo/demo.py:7: '### BEGIN SOLUTION' is never "
                                    "closed by '### END SOLUTION'")
+
+
+def test_nbgrader_sources_render_again_only_when_an_input_or_output_changed(tmp_path, monkeypatch):
+    """nbgrader_config.py refreshes build/nbgrader_source on every load (three per nbgrader command): a stamp of
+    the inputs and outputs skips the render when nothing changed, and only then."""
+    import autograder.build as build_module
+
+    kit = make_kit(tmp_path)
+    renders = []
+    real = build_module._render
+    monkeypatch.setattr(build_module, "_render", lambda *a, **k: renders.append(1) or real(*a, **k))
+    notebook = "build/nbgrader_source/ch9_1_demo/demo.ipynb"
+    assert notebook in build_module.nbgrader_sources(kit) and len(renders) == 1
+    assert build_module.nbgrader_sources(kit) == [] and len(renders) == 1  # up to date: no render
+    test = kit / "source" / "ch9_1_demo" / "test_demo.py"
+    test.write_text(test.read_text() + "\n\ndef test_g(student):\n    assert student.f(2) == 4\n")
+    assert build_module.nbgrader_sources(kit) == ["build/nbgrader_source/ch9_1_demo/test_demo.py",
+                                                   notebook] and len(renders) == 2  # an input changed
+    assert "test_g" in (kit / "build/nbgrader_source/ch9_1_demo/test_demo.py").read_text()
+    (kit / notebook).write_text("{}")  # an output edited by hand, then deleted: rebuilt each time
+    assert build_module.nbgrader_sources(kit) == [notebook] and len(renders) == 3
+    (kit / notebook).unlink()
+    assert build_module.nbgrader_sources(kit) == [notebook] and len(renders) == 4
+    assert build_module.nbgrader_sources(kit) == [] and len(renders) == 4
