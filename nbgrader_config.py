@@ -56,7 +56,8 @@ except ImportError as _exc:  # pragma: no cover - the kit is not installed: scor
     print(f"nbgrader_config.py: the grader is not importable ({_exc}); "
           "pip install -e ./runtime -e '.[instructor]'", file=sys.stderr)
 
-# nbgrader's source notebooks, made from source/ (only files whose content changed are rewritten).
+# nbgrader's source notebooks, made from source/ (only files whose content changed are rewritten; skipped in
+# milliseconds when build/nbgrader_source.stamp shows nothing changed: nbgrader loads this file three times).
 try:
     from pathlib import Path
 
