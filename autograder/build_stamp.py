@@ -39,6 +39,7 @@ def inputs_digest(trees: list[Path], code: list[Path]) -> str:
             h.update(f"\0{lib}=none".encode())
     for folders, suffixes in ((trees, None), (code, (".py",))):
         for folder in sorted({f.resolve() for f in folders}):
+            h.update(f"\0[{folder.name}]".encode())  # a file moved from one tree to another changes the digest
             for path in _files(folder, suffixes):
                 h.update(f"\0{path.relative_to(folder).as_posix()}\0".encode())
                 h.update(path.read_bytes())
