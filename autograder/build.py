@@ -181,26 +181,32 @@ def stale_modules(root: Path, chapters: list[Chapter]) -> list[str]:
 def nbgrader_sources(root: Path | None = None) -> list[str]:
     """Write only nbgrader's source folder (``build/nbgrader_source``); what ``nbgrader_config.py`` runs so that
     ``nbgrader generate_assignment`` works in a fresh clone. Returns the files changed."""
-    import dlcourse
-
     from . import build_stamp
 
     root = root or Kit.find().root
     # The render takes seconds and nbgrader loads its config three times per command: skip it when the stamp
     # says the chapters, the hidden suites (their points), the building code and the libraries are unchanged.
-    trees = [root / "source", _hidden_root(root / "source")]
-    code = {Path(dlcourse.__file__).parent.resolve(), Path(__file__).parent.resolve()} - {trees[1].resolve()}
-    inputs = build_stamp.inputs_digest(trees, sorted(code))
-    stamp = root / NBGRADER_STAMP
-    if build_stamp.is_current(stamp, root, inputs):
+    inputs = _nbgrader_inputs(root)
+    if build_stamp.is_current(root / NBGRADER_STAMP, root, inputs):
         return []
     try:
         _, nbgrader = _render(root / "source", releases=False)
     except ChapterError as exc:
         raise BuildError(str(exc)) from None
     changed = _write_all(root, nbgrader)
-    build_stamp.write(stamp, root, inputs, list(nbgrader))
+    build_stamp.write(root / NBGRADER_STAMP, root, inputs, list(nbgrader))
     return changed
+
+
+def _nbgrader_inputs(root: Path) -> str:
+    """The digest of what nbgrader's source notebooks are made from (see :mod:`build_stamp`)."""
+    import dlcourse
+
+    from .build_stamp import inputs_digest
+
+    trees = [root / "source", _hidden_root(root / "source")]
+    code = {Path(dlcourse.__file__).parent.resolve(), Path(__file__).parent.resolve()} - {trees[1].resolve()}
+    return inputs_digest(trees, sorted(code))
 
 
 def _write_all(root: Path, files: dict[str, str]) -> list[str]:
@@ -244,7 +250,10 @@ def build(root: Path | None = None) -> list[str]:
     Files are rewritten only when their content changes and stale files are deleted, so a build never
     leaves the trees empty for a grader reading them at the same moment.
     """
+    from . import build_stamp
+
     root = root or Kit.find().root
+    inputs = _nbgrader_inputs(root)  # before the render: an edit made during it then counts as a change
     try:
         wanted, nbgrader = _render(root / "source")
     except ChapterError as exc:
@@ -252,6 +261,7 @@ def build(root: Path | None = None) -> list[str]:
     have = _existing(root)
     changed = _write_all(root, wanted)
     _write_all(root, nbgrader)
+    build_stamp.write(root / NBGRADER_STAMP, root, inputs, list(nbgrader))
     stale = _existing(root, (NBGRADER_SOURCE,)).keys() - nbgrader.keys()
     for rel in stale | (have.keys() - wanted.keys()):
         (root / rel).unlink(missing_ok=True)
