@@ -22,9 +22,11 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import dlcourse
 from dlcourse.chapters import Chapter, ChapterError, is_chapter_dir
 from dlcourse.work import MANIFEST, release_entry
 
+from . import build_stamp
 from .kit import Kit
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -181,8 +183,6 @@ def stale_modules(root: Path, chapters: list[Chapter]) -> list[str]:
 def nbgrader_sources(root: Path | None = None) -> list[str]:
     """Write only nbgrader's source folder (``build/nbgrader_source``); what ``nbgrader_config.py`` runs so that
     ``nbgrader generate_assignment`` works in a fresh clone. Returns the files changed."""
-    from . import build_stamp
-
     root = root or Kit.find().root
     # The render takes seconds and nbgrader loads its config three times per command: skip it when the stamp
     # says the chapters, the hidden suites (their points), the building code and the libraries are unchanged.
@@ -200,13 +200,9 @@ def nbgrader_sources(root: Path | None = None) -> list[str]:
 
 def _nbgrader_inputs(root: Path) -> str:
     """The digest of what nbgrader's source notebooks are made from (see :mod:`build_stamp`)."""
-    import dlcourse
-
-    from .build_stamp import inputs_digest
-
     trees = [root / "source", _hidden_root(root / "source")]
     code = {Path(dlcourse.__file__).parent.resolve(), Path(__file__).parent.resolve()} - {trees[1].resolve()}
-    return inputs_digest(trees, sorted(code))
+    return build_stamp.inputs_digest(trees, sorted(code))
 
 
 def _write_all(root: Path, files: dict[str, str]) -> list[str]:
@@ -250,8 +246,6 @@ def build(root: Path | None = None) -> list[str]:
     Files are rewritten only when their content changes and stale files are deleted, so a build never
     leaves the trees empty for a grader reading them at the same moment.
     """
-    from . import build_stamp
-
     root = root or Kit.find().root
     inputs = _nbgrader_inputs(root)  # before the render: an edit made during it then counts as a change
     try:
