@@ -15,17 +15,12 @@ import sys
 from importlib import metadata
 from pathlib import Path
 
-SKIP_DIRS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache"}
+from dlcourse.work import sha256
+
+from .filehash import hash_files
+
 # Libraries whose version changes what a render writes (nbgrader's stubs, nbformat's JSON, build-time figures).
 LIBRARIES = ("nbgrader", "nbformat", "matplotlib", "numpy")
-
-
-def _files(folder: Path, suffixes: tuple[str, ...] | None = None):
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in sorted(filenames):
-            if not name.endswith(".tmp") and (suffixes is None or name.endswith(suffixes)):
-                yield Path(dirpath) / name
 
 
 def inputs_digest(trees: list[Path], code: list[Path]) -> str:
@@ -37,18 +32,16 @@ def inputs_digest(trees: list[Path], code: list[Path]) -> str:
             h.update(f"\0{lib}={metadata.version(lib)}".encode())
         except metadata.PackageNotFoundError:
             h.update(f"\0{lib}=none".encode())
-    for folders, suffixes in ((trees, None), (code, (".py",))):
+    for folders, pattern in ((trees, "*"), (code, "*.py")):
         for folder in sorted({f.resolve() for f in folders}):
             h.update(f"\0[{folder.name}]".encode())  # a file moved from one tree to another changes the digest
-            for path in _files(folder, suffixes):
-                h.update(f"\0{path.relative_to(folder).as_posix()}\0".encode())
-                h.update(path.read_bytes())
+            hash_files(h, folder, (p for p in folder.rglob(pattern) if not p.name.endswith(".tmp")))
     return h.hexdigest()
 
 
 def _sha(path: Path) -> str | None:
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
+        return sha256(path.read_bytes())
     except OSError:
         return None
 

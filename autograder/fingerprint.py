@@ -16,27 +16,16 @@ from dlcourse.chapters import Chapter
 from dlcourse.work import MANIFEST
 
 from .engine import AUTOGRADER
+from .filehash import hash_files
 from .kit import Kit
-
-SKIP_PARTS = {"__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".git"}
-
-
-def _hash_files(digest, root: Path, paths) -> None:
-    """Feed ``digest`` each file's path (relative to ``root``) and bytes, in a fixed order."""
-    for path in sorted(paths):
-        rel = path.relative_to(root)
-        if SKIP_PARTS.intersection(rel.parts) or not path.is_file():
-            continue
-        digest.update(f"{rel.as_posix()}\0{path.stat().st_size}\0".encode())
-        digest.update(path.read_bytes())
 
 
 def submission_hash(folder: Path, chapters: list[Chapter]) -> str:
     """The files the grader reads from a submission: its chapter folders and its release manifest."""
     digest = hashlib.sha256()
-    _hash_files(digest, folder, [folder / MANIFEST])
+    hash_files(digest, folder, [folder / MANIFEST])
     for chapter in chapters:
-        _hash_files(digest, folder, (folder / chapter.name).rglob("*"))
+        hash_files(digest, folder, (folder / chapter.name).rglob("*"))
     return digest.hexdigest()
 
 
@@ -46,10 +35,10 @@ def kit_hash(kit: Kit) -> str:
 
     digest = hashlib.sha256()
     for root, pattern in ((kit.source, "ch*/test_*.py"), (kit.hidden, "ch*/*.py"), (kit.solutions, "ch*/*.py")):
-        _hash_files(digest, root, root.glob(pattern))
+        hash_files(digest, root, root.glob(pattern))
     runtime = Path(dlcourse.__file__).resolve().parent
     for package in (AUTOGRADER, runtime):
-        _hash_files(digest, package, package.rglob("*.py"))
+        hash_files(digest, package, package.rglob("*.py"))
     return digest.hexdigest()
 
 
