@@ -11,7 +11,9 @@ import copy
 import functools
 import hashlib
 import importlib
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import cloudpickle
@@ -90,3 +92,21 @@ def memoized(fn):
             generator.bit_generator.state = state
         return copy.deepcopy(result)
     return call
+
+
+def seconds_here(fn, *args, repeats: int = 3, **kwargs) -> float:
+    """The median wall-clock seconds of ``repeats`` calls ``fn(*args, **kwargs)`` (a reference function) in this
+    process, under the sandbox workers' BLAS thread count, never memoized.
+
+    How fast this machine is right now, for a hidden test whose budget is wall-clock time: a grading machine
+    may be several times slower than the one a threshold was measured on (a 2 GHz AVX2 core took 3x longer
+    for the capstone's mini-batch than the AVX-512 machine its 4 s budget was measured on), or busy with other
+    gradings. The median of a few calls follows the load of the moment and not one lucky or unlucky call.
+    """
+    times = []
+    with threadpool_limits(int(worker_env()["OPENBLAS_NUM_THREADS"])):
+        for _ in range(repeats):
+            start = time.perf_counter()
+            fn(*args, **kwargs)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)

@@ -13,7 +13,7 @@ import pytest
 from autograder.oracle import cross_entropy
 from autograder.plots import record_training
 from autograder.problems import toy_digits
-from autograder.reference import memoized, reference
+from autograder.reference import memoized, reference, seconds_here
 from dlcourse.testing import check_array, check_scalar, expect_raises, require
 
 
@@ -217,8 +217,14 @@ def test_capstone_forward_dropout(student, rng, training):
 #   steps as on the subset, on 12x more distinct images, so it is expected to do at least as well; the threshold is
 #   the subset's.
 MNIST_BUDGET = 4.0
-# overrun: seconds the call may take beyond its time_budget, measured here (the last mini-batch, the last validation,
-# sending the images to the worker: the full set is 188 MB of float32 and its validation split 6,000 images)
+# The budget follows the grading machine's speed: at least the time the reference takes here, now, for
+# BUDGET_STEPS mini-batches (timed just before the student's run, the median of 3 runs of 10). Measured
+# 2026-12-05 on a 2 GHz AMD EPYC with AVX2 only (OpenBLAS Haswell kernel, 3x slower than the machine above): a
+# mini-batch took 20-40 ms idle; 4 s gave the reference 2-3 epochs and 0.948-0.954 idle, and under the project's
+# test suite beside it 1 epoch and 0.853-0.891, under the threshold. On the machine above a mini-batch takes about
+# 7 ms, so 300 of them (4 epochs of the subset) fit in 4 s and the budget there stays 4 s, as measured.
+# At most MAX_SCALE times the budget: what a slow machine can ask of a grading's time.
+BUDGET_STEPS, MAX_SCALE = 300, 5.0
 MNIST_RUNS = {"subset5k": {"threshold": 0.90, "overrun": 2.5}, "full": {"threshold": 0.90, "overrun": 6.0}}
 
 
@@ -316,19 +322,32 @@ def check_predictions(pred, m, where):
             f"{getattr(pred, 'shape', '')} {getattr(pred, 'dtype', '')}\nHint: probs.argmax(axis=1) gives int64")
 
 
+def mnist_budget(mnist) -> float:
+    """MNIST_BUDGET seconds, or longer on a slow or busy machine: the time the reference takes here for
+    BUDGET_STEPS mini-batches of 64 (augmentation, forward, backward, update), at most MAX_SCALE budgets."""
+    X, y = mnist.X_train[:640].astype(np.float32), mnist.y_train[:640]
+    ref = reference("ch4_6_capstone")
+    ten_steps = seconds_here(ref.train_capstone, X, y, np.random.default_rng(0), time_budget=120.0, max_epochs=1,
+                             validate=False, show_progress=False)
+    return float(np.clip(BUDGET_STEPS / 10 * ten_steps, MNIST_BUDGET, MAX_SCALE * MNIST_BUDGET))
+
+
 @pytest.mark.points(5)
 def test_capstone_mnist_accuracy(student, mnist, rng, record_property):
     """train_capstone: MNIST test accuracy after a short time budget"""
     run = MNIST_RUNS[mnist.training_set]
+    budget = mnist_budget(mnist)
+    overrun = run["overrun"] * budget / MNIST_BUDGET  # the last mini-batch and validation take longer here too
     where = (f"train_capstone(MNIST {mnist.training_set} X {mnist.X_train.shape}, y, rng, "
-             f"time_budget={MNIST_BUDGET:g})")
+             f"time_budget={budget:.1f})")
+    about = (f"{MNIST_BUDGET:g} s, or on a slow or busy machine the time the reference takes for {BUDGET_STEPS} "
+             f"mini-batches there" + (": this one" if budget > MNIST_BUDGET else ""))
     X = mnist.X_train.astype(np.float32)  # half the bytes to send; the contract takes any floats in [0, 1]
     start = time.perf_counter()
-    params, history = student.train_capstone(X, mnist.y_train, rng, time_budget=MNIST_BUDGET,
-                                             _time_limit=MNIST_BUDGET + 10)
+    params, history = student.train_capstone(X, mnist.y_train, rng, time_budget=budget, _time_limit=budget + 10)
     took = time.perf_counter() - start
-    require(took <= MNIST_BUDGET + run["overrun"],
-            f"{where} took {took:.1f} s, more than its budget + {run['overrun']:g} s\nHint: check the clock before "
+    require(took <= budget + overrun,
+            f"{where} took {took:.1f} s, more than its budget + {overrun:.1f} s\nHint: check the clock before "
             "every mini-batch and stop as soon as time_budget seconds are used")
     pred = student.predict_capstone(params, mnist.X_test.astype(np.float32), _time_limit=30)
     check_predictions(pred, len(mnist.y_test), f"predict_capstone(params, X_test {mnist.X_test.shape})")
@@ -340,7 +359,7 @@ def test_capstone_mnist_accuracy(student, mnist, rng, record_property):
     val = history.get("val_accuracy") if isinstance(history, dict) else None
     require(accuracy >= run["threshold"],
             f"{where}: accuracy {accuracy:.4f} on the 10,000 test images, expected at least {run['threshold']:.2f} "
-            f"(the reference reaches 0.96-0.98 in 4 s, 0.94 on a very busy machine); validation accuracy per epoch: "
+            f"(the budget is {about}; the reference reaches 0.95-0.98 in it); validation accuracy per epoch: "
             f"{val}\nHint: shuffle every epoch (the 5k subset is sorted by label), momentum 0.9 with a learning rate "
             "around 0.05 for mini-batches of 64, He initialisation, a learning rate that decays to 0 by the end of "
             "the budget, and a network small enough to make many steps in the time")
