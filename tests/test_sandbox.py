@@ -278,6 +278,31 @@ def test_chapter_budget_is_enforced(tmp_path):
     runner.close_worker()
 
 
+def test_chapter_budget_counts_the_workers_time_not_the_graders(tmp_path):
+    """A hidden suite's own work between calls (replaying the reference: several times longer on a slow grading
+    machine) does not use up the student's chapter budget; the worker's time does."""
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    (sub / "slow.py").write_text("import time\n\ndef nap(s):\n    time.sleep(s)\n    return s\n")
+    runner = ChapterRunner("slow", {"slow.py": sub / "slow.py"}, [ROOT], budget=6)
+    try:
+        start = time.monotonic()
+        for _ in range(3):                      # 3 s of the worker's time, 8 s of the grader's between calls
+            assert runner.module().nap(1.0) == 1.0
+            if _ < 2:
+                time.sleep(4.0)
+        assert time.monotonic() - start > 11 and 3 <= runner.used < 6
+        left = runner.budget - runner.used
+        begin = time.monotonic()
+        with pytest.raises(pytest.fail.Exception, match="time budget is 6 s"):
+            runner.module().nap(30.0)           # stopped when the budget's rest is used, not at once
+        assert left - 0.5 < time.monotonic() - begin < left + 3
+        with pytest.raises(pytest.fail.Exception, match="used up"):
+            runner.module().nap(0.0)
+    finally:
+        runner.close_worker()
+
+
 def test_in_place_changes_are_copied_back(tmp_path):
     sub = tmp_path / "submission"
     sub.mkdir()
