@@ -96,10 +96,10 @@ class ChapterRunner:
             pytest.fail(self.failure, pytrace=False)
         self.worker = Worker(self.module_name, self.files, self.hide, self.limits)
         try:
+            deadline = self._deadline()  # once: the start and the import share what is left of the budget
             with self._waiting():
-                self.worker.start(self._deadline())
-                reply = self._decode(self.worker.request(("import",), self._deadline(),
-                                                         f"importing {self.module_name}.py"))
+                self.worker.start(deadline)
+                reply = self._decode(self.worker.request(("import",), deadline, f"importing {self.module_name}.py"))
         except WorkerDied as exc:
             self.failure = f"could not import {self.module_name}.py: {exc}"
             self.close_worker()
