@@ -13,6 +13,8 @@ from dlcourse.cli import error, use_data_dir
 
 KIT_HELP = "the kit folder (default: $DLCOURSE_KIT, this checkout, or the current folder)"
 DATA_HELP = "folder with the MNIST IDX files (default: $DLCOURSE_MNIST_DIR, the user cache, the package's copy)"
+# What --timeout bounds: the time waiting on the student's worker, not the grader's own checks (sandbox/proxy.py).
+TIMEOUT_HELP = "seconds the submission's code may run per chapter (default 60)"
 
 
 def _guarded(args, run) -> int:
@@ -244,7 +246,7 @@ def register(sub) -> None:
     p.add_argument("--chapters", help="chapter numbers or ranges, e.g. 1.1,1.3 or 1.1-2.4 (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the hidden suites' random inputs (default 0)")
     p.add_argument("--json", metavar="FILE", help="also write Gradescope's results.json to FILE")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds the submission's code may run per chapter (default 60)")
+    p.add_argument("--timeout", type=float, default=60.0, help=TIMEOUT_HELP)
     p.add_argument("--jobs", default="auto", help="chapters graded at the same time (default auto: one per core)")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 when the submission scores below full marks (default: 0 whenever grading completed)")
@@ -262,7 +264,7 @@ def register(sub) -> None:
                         "2026-12-01T23:59:00+01:00; default: the latest commit)")
     p.add_argument("--chapters", help="chapter numbers or ranges, e.g. 1.1,1.3 or 1.1-2.4 (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the hidden suites' random inputs (default 0)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds the submission's code may run per chapter (default 60)")
+    p.add_argument("--timeout", type=float, default=60.0, help=TIMEOUT_HELP)
     p.add_argument("--jobs", default="auto",
                    help="submissions graded at the same time on this machine (default auto: one per core)")
     p.add_argument("--regrade", metavar="STUDENT,...",
@@ -303,7 +305,7 @@ def register(sub) -> None:
     p.add_argument("--chapters", help="chapter numbers or ranges graded by this assignment (default: all)")
     p.add_argument("--seed", type=int, help="seed of the hidden suites' random inputs (default: a random one, "
                                             "recorded in the zip's config.json)")
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds the submission's code may run per chapter (default 60)")
+    p.add_argument("--timeout", type=float, default=60.0, help=TIMEOUT_HELP)
     p.add_argument("--hidden-visibility", default="after_published",
                    choices=["after_due_date", "after_published", "hidden", "visible"],
                    help="when students see the hidden tests' results (default after_published)")
