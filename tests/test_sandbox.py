@@ -123,6 +123,14 @@ def start_mode(request, monkeypatch):
     return request.param
 
 
+def runner_for(tmp_path, name: str, source: str, budget: float = 30) -> ChapterRunner:
+    """A runner for a one-module submission ``name.py`` holding ``source``, with the kit's folders hidden."""
+    sub = tmp_path / "submission"
+    sub.mkdir(exist_ok=True)
+    (sub / f"{name}.py").write_text(source)
+    return ChapterRunner(name, {f"{name}.py": sub / f"{name}.py"}, [ROOT], budget=budget)
+
+
 @pytest.fixture
 def probe(tmp_path):
     sub = tmp_path / "submission"
@@ -216,14 +224,11 @@ def test_cannot_write_the_results_file(probe, tmp_path):
 
 
 def test_detached_processes_die_with_the_worker(tmp_path):
-    sub = tmp_path / "submission"
-    sub.mkdir()
-    (sub / "probe.py").write_text(PROBE)
     shared = Path("/tmp") / f"dlcourse-detach-{os.getpid()}"
     shared.mkdir(exist_ok=True)
     os.chmod(shared, 0o777)
     marker = shared / "alive"
-    runner = ChapterRunner("probe", {"probe.py": sub / "probe.py"}, [ROOT], budget=60)
+    runner = runner_for(tmp_path, "probe", PROBE, budget=60)
     try:
         assert runner.module().detach(str(marker)) == "started"
         assert marker.exists(), "the detached child never ran"
@@ -250,10 +255,7 @@ def test_results_are_plain_data_only(probe):
 
 
 def test_endless_call_is_stopped_and_next_test_gets_a_fresh_worker(tmp_path):
-    sub = tmp_path / "submission"
-    sub.mkdir()
-    (sub / "loop.py").write_text("def spin():\n    while True:\n        pass\n\ndef ok():\n    return 1\n")
-    runner = ChapterRunner("loop", {"loop.py": sub / "loop.py"}, [ROOT], budget=30)
+    runner = runner_for(tmp_path, "loop", "def spin():\n    while True:\n        pass\n\ndef ok():\n    return 1\n")
     try:
         start = time.monotonic()
         with pytest.raises(pytest.fail.Exception, match="time limit"):
@@ -265,10 +267,7 @@ def test_endless_call_is_stopped_and_next_test_gets_a_fresh_worker(tmp_path):
 
 
 def test_chapter_budget_is_enforced(tmp_path):
-    sub = tmp_path / "submission"
-    sub.mkdir()
-    (sub / "loop.py").write_text("while True:\n    pass\n")
-    runner = ChapterRunner("loop", {"loop.py": sub / "loop.py"}, [ROOT], budget=2)
+    runner = runner_for(tmp_path, "loop", "while True:\n    pass\n", budget=2)
     start = time.monotonic()
     with pytest.raises(pytest.fail.Exception, match="import"):
         runner.module().anything()
@@ -281,10 +280,7 @@ def test_chapter_budget_is_enforced(tmp_path):
 def test_chapter_budget_counts_the_workers_time_not_the_graders(tmp_path):
     """A hidden suite's own work between calls (replaying the reference: several times longer on a slow grading
     machine) does not use up the student's chapter budget; the worker's time does."""
-    sub = tmp_path / "submission"
-    sub.mkdir()
-    (sub / "slow.py").write_text("import time\n\ndef nap(s):\n    time.sleep(s)\n    return s\n")
-    runner = ChapterRunner("slow", {"slow.py": sub / "slow.py"}, [ROOT], budget=6)
+    runner = runner_for(tmp_path, "slow", "import time\n\ndef nap(s):\n    time.sleep(s)\n    return s\n", budget=6)
     try:
         start = time.monotonic()
         for _ in range(3):                      # 3 s of the worker's time, 8 s of the grader's between calls
@@ -304,10 +300,7 @@ def test_chapter_budget_counts_the_workers_time_not_the_graders(tmp_path):
 
 
 def test_in_place_changes_are_copied_back(tmp_path):
-    sub = tmp_path / "submission"
-    sub.mkdir()
-    (sub / "mut.py").write_text("def bump(x, d):\n    x += 1\n    d['w'] *= 2\n    return None\n")
-    runner = ChapterRunner("mut", {"mut.py": sub / "mut.py"}, [ROOT], budget=30)
+    runner = runner_for(tmp_path, "mut", "def bump(x, d):\n    x += 1\n    d['w'] *= 2\n    return None\n")
     try:
         x, d = np.zeros(3), {"w": np.ones(2)}
         runner.module().bump(x, d)
@@ -319,10 +312,7 @@ def test_in_place_changes_are_copied_back(tmp_path):
 def test_large_arrays_travel_both_ways_through_wide_pipes(tmp_path):
     """Requests and replies of several MB (a pooling test sends 8 MB each way) arrive whole, through pipes of
     ``PIPE_BYTES`` where Linux allows it: fewer hand-overs between grader and worker, each a wait for a core."""
-    sub = tmp_path / "submission"
-    sub.mkdir()
-    (sub / "big.py").write_text("def twice(X, G):\n    return X * 2, G * 2\n")
-    runner = ChapterRunner("big", {"big.py": sub / "big.py"}, [ROOT], budget=30)
+    runner = runner_for(tmp_path, "big", "def twice(X, G):\n    return X * 2, G * 2\n")
     try:
         rng = np.random.default_rng(0)
         X, G = rng.normal(size=(32, 8, 56, 56)), rng.normal(size=(32, 8, 28, 28))
@@ -337,12 +327,9 @@ def test_large_arrays_travel_both_ways_through_wide_pipes(tmp_path):
 
 
 def test_student_exceptions_and_warnings_come_back(tmp_path):
-    sub = tmp_path / "submission"
-    sub.mkdir()
-    (sub / "exc.py").write_text("import numpy as np\n"
-                                "def bad():\n    raise ValueError('shapes (2, 3) and (4,)')\n"
-                                "def warn():\n    return np.exp(np.array([1e4]))\n")
-    runner = ChapterRunner("exc", {"exc.py": sub / "exc.py"}, [ROOT], budget=30)
+    runner = runner_for(tmp_path, "exc", "import numpy as np\n"
+                                         "def bad():\n    raise ValueError('shapes (2, 3) and (4,)')\n"
+                                         "def warn():\n    return np.exp(np.array([1e4]))\n")
     try:
         with pytest.raises(ValueError, match=r"\(2, 3\)") as info:
             runner.module().bad()
@@ -373,12 +360,9 @@ def test_worker_sees_only_its_own_processes(probe):
 def test_each_worker_draws_its_own_global_random_numbers(tmp_path):
     """Forked workers share the server's memory: numpy's global generator must still differ between them, as it
     does between new interpreters."""
-    sub = tmp_path / "submission"
-    sub.mkdir()
-    (sub / "probe.py").write_text(PROBE)
     draws = []
     for _ in range(2):
-        runner = ChapterRunner("probe", {"probe.py": sub / "probe.py"}, [ROOT], budget=60)
+        runner = runner_for(tmp_path, "probe", PROBE, budget=60)
         try:
             draws.append(runner.module().global_draw())
         finally:
