@@ -22,6 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from .kit import Kit
 from .sandbox.launcher import worker_env
+from .sandbox.proxy import stop_student_code
 
 _kit: Kit | None = None
 
@@ -94,15 +95,20 @@ def memoized(fn):
     return call
 
 
-def seconds_here(fn, *args, repeats: int = 3, **kwargs) -> float:
+def seconds_here(fn, *args, student, repeats: int = 3, **kwargs) -> float:
     """The median wall-clock seconds of ``repeats`` calls ``fn(*args, **kwargs)`` (a reference function) in this
-    process, under the sandbox workers' BLAS thread count, never memoized.
+    process, under the sandbox workers' BLAS thread count, never memoized, with ``student``'s code stopped.
 
     How fast this machine is right now, for a hidden test whose budget is wall-clock time: a grading machine
     may be several times slower than the one a threshold was measured on (a 2 GHz AVX2 core took 3x longer
     for the capstone's mini-batch than the AVX-512 machine its 4 s budget was measured on), or busy with other
     gradings. The median of a few calls follows the load of the moment and not one lucky or unlucky call.
+
+    ``student`` is the test's ``student`` fixture: its worker is stopped first (the next call starts a fresh
+    one), so a submission that keeps the CPU busy between calls cannot slow these calls down and win a longer
+    budget for itself.
     """
+    stop_student_code(student)
     times = []
     with threadpool_limits(int(worker_env()["OPENBLAS_NUM_THREADS"])):
         for _ in range(repeats):

@@ -33,7 +33,7 @@ def test_seconds_here_is_the_median_under_the_workers_blas_threads(monkeypatch):
         calls.append((a, b))
         threads.append([i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"])
 
-    assert reference_module.seconds_here(fn, 1, b=2) == pytest.approx(0.2)
+    assert reference_module.seconds_here(fn, 1, b=2, student=None) == pytest.approx(0.2)
     assert calls == [(1, 2)] * 3
     assert threads == [[2]] * 3
 
@@ -51,7 +51,8 @@ def test_the_mnist_budget_follows_the_machine(monkeypatch, ten_steps, budget):
     monkeypatch.setattr(suite, "seconds_here", timed)
     rng = np.random.default_rng(0)
     mnist = types.SimpleNamespace(X_train=rng.random((1000, 784)), y_train=rng.integers(0, 10, 1000))
-    assert suite.mnist_budget(mnist) == pytest.approx(budget)
+    student = object()  # the test's student fixture: seconds_here stops its worker first (tests/test_sandbox.py)
+    assert suite.mnist_budget(student, mnist) == pytest.approx(budget)
     # Ten mini-batches of 64 of the reference's own training, float32 as the student's run gets them
     assert seen["fn"].__module__ == "capstone" and seen["X"].shape == (640, 784) and seen["X"].dtype == np.float32
-    assert seen["kwargs"] == dict(time_budget=120.0, max_epochs=1, validate=False, show_progress=False)
+    assert seen["kwargs"] == dict(student=student, time_budget=120.0, max_epochs=1, validate=False, show_progress=False)

@@ -187,6 +187,23 @@ def _write_back(root, path, new) -> None:
         target[...] = new
 
 
+def stop_student_code(student) -> bool:
+    """Stop the worker behind ``student`` (the ``student`` fixture, or a :class:`ModuleProxy`), and with it
+    everything the student's code left running in it: threads, and processes it started, even detached ones.
+    The next call starts a fresh worker, which imports the module again. Returns whether a worker was running.
+
+    For a measurement the grader makes between calls that must not be slowed by the submission: code that keeps
+    the CPU busy in the background would otherwise earn itself a longer wall-clock budget (see
+    ``autograder.reference.seconds_here``). A module imported at home, with no worker, is left alone.
+    """
+    module = getattr(student, "_module", student)           # the fixture wraps the proxy
+    runner = module._runner if isinstance(module, ModuleProxy) else None
+    if runner is None or runner.worker is None:
+        return False
+    runner.close_worker()
+    return True
+
+
 class ModuleProxy:
     """Stands for the student's module: attribute access yields functions that run in the worker."""
 
