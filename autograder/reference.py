@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from .kit import Kit
 from .sandbox.launcher import worker_env
-from .sandbox.proxy import stop_student_code
+from .sandbox.proxy import student_code_paused
 
 _kit: Kit | None = None
 
@@ -104,13 +104,12 @@ def seconds_here(fn, *args, student, repeats: int = 3, **kwargs) -> float:
     for the capstone's mini-batch than the AVX-512 machine its 4 s budget was measured on), or busy with other
     gradings. The median of a few calls follows the load of the moment and not one lucky or unlucky call.
 
-    ``student`` is the test's ``student`` fixture: its worker is stopped first (the next call starts a fresh
-    one), so a submission that keeps the CPU busy between calls cannot slow these calls down and win a longer
-    budget for itself.
+    ``student`` is the test's ``student`` fixture: its worker, and whatever its code started, is stopped
+    meanwhile (:func:`~autograder.sandbox.proxy.student_code_paused`), so a submission that keeps the CPU busy
+    in the background cannot slow these calls down and win a longer budget for itself.
     """
-    stop_student_code(student)
     times = []
-    with threadpool_limits(int(worker_env()["OPENBLAS_NUM_THREADS"])):
+    with threadpool_limits(int(worker_env()["OPENBLAS_NUM_THREADS"])), student_code_paused(student):
         for _ in range(repeats):
             start = time.perf_counter()
             fn(*args, **kwargs)

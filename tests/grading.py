@@ -11,11 +11,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_grade(submission: Path, tmp_path: Path, *args: str, timeout: float = 900) -> tuple[dict, subprocess.CompletedProcess]:
-    """Grade through the real command line; returns (results.json, the finished process)."""
+def run_grade(submission: Path, tmp_path: Path, *args: str, timeout: float = 900,
+              cpus: set[int] | None = None) -> tuple[dict, subprocess.CompletedProcess]:
+    """Grade through the real command line; returns (results.json, the finished process). ``cpus``: the CPUs the
+    grading (and every process it starts) may run on, all by default."""
     out = tmp_path / f"results-{len(list(tmp_path.glob('results-*.json')))}.json"
     proc = subprocess.run([sys.executable, "-m", "dlcourse.cli", "grade", str(submission), "--json", str(out), *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+                          capture_output=True, text=True, timeout=timeout, cwd=ROOT,
+                          preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     assert proc.returncode == 0, f"grading failed to run:\n{proc.stdout}\n{proc.stderr}"
     return json.loads(out.read_text()), proc
 

@@ -253,9 +253,9 @@ def test_detached_processes_die_with_the_worker(tmp_path, marker):
 
 
 def test_the_graders_timing_runs_with_the_students_code_stopped(tmp_path, marker):
-    """seconds_here, a hidden test's measure of this machine's speed for a wall-clock budget, first stops the
-    student's worker and whatever its code left running: a submission that keeps the CPU busy in the background
-    cannot slow the measurement down and win itself a longer budget. The next call gets a fresh worker."""
+    """seconds_here, a hidden test's measure of this machine's speed for a wall-clock budget, runs with the
+    student's worker and whatever its code started stopped: a submission that keeps the CPU busy in the background
+    cannot slow the measurement down and win itself a longer budget. Afterwards all of it goes on as it was."""
     from autograder.reference import seconds_here
     from dlcourse.chapters import Chapter
     from dlcourse.pytest_plugin import StudentModule
@@ -264,10 +264,12 @@ def test_the_graders_timing_runs_with_the_students_code_stopped(tmp_path, marker
     student = StudentModule(runner.module(), Chapter.from_name("ch4_6_capstone"))  # what the fixture hands a test
     try:
         assert student.detach(str(marker)) == "started" and still_touched(marker)
+        worker, draws = runner.worker, student.global_draw()
         seen = []
-        seconds_here(lambda: seen.append((runner.worker, still_touched(marker, 0.4))), student=student)
-        assert seen == [(None, False)] * 3, "the timed calls ran beside the student's code"
-        assert student.uid() >= 0 and runner.worker is not None  # a fresh worker for the next call
+        seconds_here(lambda: seen.append(still_touched(marker, 0.4)), student=student)
+        assert seen == [False] * 3, "the timed calls ran beside the student's code"
+        assert still_touched(marker), "the student's process was not resumed"
+        assert runner.worker is worker and student.global_draw() != draws  # the same worker, serving calls
     finally:
         runner.close_worker()
 

@@ -4,16 +4,21 @@ The hidden suites time a submission against a yardstick timed at the same moment
 one run of a max pooling that takes 5.7 ms took 3.3 s, and a best-of-3 timing that gives up after one slow run
 failed the reference: ``dlcourse.testing.retimed`` measures again when a check fails. And a best of 3 on one input
 let a pooling of 1 s a call through, because it cached its answers: ``timed_each`` gives every run new inputs.
-These tests hold both to that, alone and inside a real grading of chapter 4.3.
+These tests hold both to that, alone and inside a real grading of chapter 4.3. And the yardstick is timed with the
+submission's processes stopped: busy processes it leaves running would otherwise slow the yardstick and loosen the limit.
 """
 from __future__ import annotations
 
+import os
+import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
-from dlcourse.testing import retimed, timed_each
+from autograder.reference import reference
+from dlcourse.testing import best_time, retimed, timed_each
 
 from .grading import ROOT, outputs, run_grade
 
@@ -131,3 +136,33 @@ def test_a_stall_does_not_cost_a_fast_submission_its_speed_test_and_slow_or_reme
     assert "took" in speed["slow"]["output"] and "the limit is" in speed["slow"]["output"], speed["slow"]["output"]
     assert speed["remembers"]["score"] == 0, f"a slow pooling that caches its answers passed: {speed['remembers']}"
     assert "new images each run" in speed["remembers"]["output"], speed["remembers"]["output"]
+
+
+# Busy processes started at import, each in a session of its own: Linux's autogroup scheduler gives each session an
+# equal share of a CPU, so beside 24 of them the grader's yardstick took 160-240 ms instead of 10 ms on 2 cores, and a
+# limit of 0.3 s + 5 times that let a pooling of 0.5 s a call through (measured with 12). The test grades on one CPU,
+# 8 of them beside it there: the rest of the project's tests keep the other CPU.
+ARMY = """
+
+import subprocess as _subprocess, sys as _sys
+for _ in range(8):
+    _subprocess.Popen([_sys.executable, "-c", "while True: pass"], start_new_session=True,
+                      stdout=_subprocess.DEVNULL, stderr=_subprocess.DEVNULL)
+"""
+
+
+def test_the_yardstick_is_timed_with_the_submissions_processes_stopped(tmp_path):
+    folder = tmp_path / "sub" / "ch4_3_pooling"
+    shutil.copytree(ROOT / "solutions" / "ch4_3_pooling", folder)
+    module = folder / "pooling.py"
+    module.write_text(module.read_text() + WRAPPED.format(slow="True", seconds=1.0) + ARMY)  # fails, saying the yardstick
+    one_cpu = {max(os.sched_getaffinity(0))}
+    results, _ = run_grade(folder.parent, tmp_path, "--chapters", "4.3", cpus=one_cpu)
+    speed = next(t for t in results["tests"] if SPEED_TEST in t["name"])
+    assert speed["score"] == 0, speed
+    graded = float(re.search(r"the reference takes ([\d.]+) ms", speed["output"]).group(1)) / 1e3
+    ref = reference("ch4_3_pooling")  # timed here, now, with nothing of the submission running
+    rng = np.random.default_rng(0)
+    X, G = rng.normal(size=(32, 8, 56, 56)), rng.normal(size=(32, 8, 28, 28))
+    here = best_time(lambda: ref.max_pool_backward(G, ref.max_pool(X, 2, 2)[1]))
+    assert graded < 3 * here + 0.02, f"the yardstick took {graded * 1e3:.0f} ms graded, {here * 1e3:.1f} ms here"

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import os
+import signal
 import time
 import warnings
 from pathlib import Path
@@ -187,21 +189,57 @@ def _write_back(root, path, new) -> None:
         target[...] = new
 
 
-def stop_student_code(student) -> bool:
-    """Stop the worker behind ``student`` (the ``student`` fixture, or a :class:`ModuleProxy`), and with it
-    everything the student's code left running in it: threads, and processes it started, even detached ones.
-    The next call starts a fresh worker, which imports the module again. Returns whether a worker was running.
+def _descendants(root: int) -> list[int]:
+    """``root`` and every process below it, from /proc (a process started by the student's code and detached
+    from its session is still below the worker: in the worker's PID namespace, orphans go to the worker)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                    ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):  # gone meanwhile
+                continue
+            children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += children.get(pid, [])
+    return found
 
-    For a measurement the grader makes between calls that must not be slowed by the submission: code that keeps
-    the CPU busy in the background would otherwise earn itself a longer wall-clock budget (see
-    ``autograder.reference.seconds_here``). A module imported at home, with no worker, is left alone.
+
+@contextlib.contextmanager
+def student_code_paused(student):
+    """Inside, every process of the worker behind ``student`` (the ``student`` fixture, or a
+    :class:`ModuleProxy`) is stopped (SIGSTOP), with the threads and processes the student's code started, even
+    detached ones; they go on afterwards (SIGCONT), the worker as it was.
+
+    For what the grader measures between calls and must not be slowed by the submission: a yardstick a speed
+    check compares the student's time with, or the time a wall-clock budget is scaled by. Code that keeps the CPU
+    busy in the background would otherwise slow the yardstick and win itself a looser limit. A module imported
+    at home, with no worker, runs on.
     """
-    module = getattr(student, "_module", student)           # the fixture wraps the proxy
+    module = getattr(student, "_module", student)                # the fixture wraps the proxy
     runner = module._runner if isinstance(module, ModuleProxy) else None
-    if runner is None or runner.worker is None:
-        return False
-    runner.close_worker()
-    return True
+    worker = runner.worker if runner is not None else None
+    stopped: list[int] = []
+    try:
+        if worker is not None and worker.proc.poll() is None:
+            # Again until nothing new appears: a process not yet stopped may have started another meanwhile.
+            for _ in range(100):
+                new = [pid for pid in _descendants(worker.proc.pid) if pid not in stopped]
+                if not new:
+                    break
+                for pid in new:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGSTOP)
+                    stopped.append(pid)
+        yield
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 class ModuleProxy:
