@@ -5,7 +5,7 @@ one run of a max pooling that takes 5.7 ms took 3.3 s, and a best-of-3 timing th
 failed the reference: ``dlcourse.testing.retimed`` measures again when a check fails. And a best of 3 on one input
 let a pooling of 1 s a call through, because it cached its answers: ``timed_each`` gives every run new inputs.
 These tests hold both to that, alone and inside a real grading of chapter 4.3. And the yardstick is timed with the
-submission's processes stopped: busy processes it leaves running would otherwise slow the yardstick and loosen the limit.
+submission's processes stopped: busy processes it left running would otherwise slow the yardstick, loosening the limit.
 """
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ def test_the_yardstick_is_timed_with_the_submissions_processes_stopped(tmp_path)
     folder = tmp_path / "sub" / "ch4_3_pooling"
     shutil.copytree(ROOT / "solutions" / "ch4_3_pooling", folder)
     module = folder / "pooling.py"
-    module.write_text(module.read_text() + WRAPPED.format(slow="True", seconds=1.0) + ARMY)  # fails, saying the yardstick
+    module.write_text(module.read_text() + WRAPPED.format(slow="True", seconds=1.0) + ARMY)  # fails: says the yardstick
     one_cpu = {max(os.sched_getaffinity(0))}
     results, _ = run_grade(folder.parent, tmp_path, "--chapters", "4.3", cpus=one_cpu)
     speed = next(t for t in results["tests"] if SPEED_TEST in t["name"])
