@@ -166,3 +166,35 @@ def test_the_yardstick_is_timed_with_the_submissions_processes_stopped(tmp_path)
     X, G = rng.normal(size=(32, 8, 56, 56)), rng.normal(size=(32, 8, 28, 28))
     here = best_time(lambda: ref.max_pool_backward(G, ref.max_pool(X, 2, 2)[1]))
     assert graded < 3 * here + 0.02, f"the yardstick took {graded * 1e3:.0f} ms graded, {here * 1e3:.1f} ms here"
+
+
+# Python loops over the entries of a product, made to look vectorised: slow on the small input too, so that the
+# large one takes less than 60 times as long (the ratio 1.2's speed test compares). It had full marks.
+PADDED = '''
+
+import time as _time
+
+
+def matrix_multiply(X, W):
+    X, W = np.asarray(X, dtype=float), np.asarray(W, dtype=float)
+    if X.shape[0] < 100:
+        _time.sleep(0.3)
+    out = np.zeros((X.shape[0], W.shape[1]))
+    for i in range(X.shape[0]):
+        for j in range(W.shape[1]):
+            total = 0.0
+            for k in range(X.shape[1]):
+                total += X[i, k] * W[k, j]
+            out[i, j] = total
+    return out
+'''
+
+
+def test_loops_slowed_on_the_small_input_still_fail_the_ratio_speed_test(tmp_path):
+    folder = tmp_path / "sub" / "ch1_2_matrix_ops"
+    shutil.copytree(ROOT / "solutions" / "ch1_2_matrix_ops", folder)
+    module = folder / "matrix_ops.py"
+    module.write_text(module.read_text() + PADDED)
+    results, _ = run_grade(folder.parent, tmp_path, "--chapters", "1.2")
+    speed = next(t for t in results["tests"] if "matrix_multiply: vectorised" in t["name"])
+    assert speed["score"] == 0 and "the limit is" in speed["output"], speed
