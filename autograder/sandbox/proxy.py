@@ -232,13 +232,13 @@ def student_code_paused(student):
                 if not new:
                     break
                 for pid in new:
-                    with contextlib.suppress(ProcessLookupError):
+                    with contextlib.suppress(ProcessLookupError, PermissionError):  # gone, or not ours
                         os.kill(pid, signal.SIGSTOP)
                     stopped.append(pid)
         yield
     finally:
         for pid in stopped:
-            with contextlib.suppress(ProcessLookupError):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGCONT)
 
 
