@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -111,6 +112,16 @@ def max_pool(X, size=2, stride=2):
 '''
 
 
+def submission(dest: Path, chapter: str, module: str, code: str) -> Path:
+    """A submission of ``chapter`` alone: the reference, with ``code`` appended to ``module``.py (redefining what
+    it names). Returns the submission's folder."""
+    folder = dest / chapter
+    shutil.copytree(ROOT / "solutions" / chapter, folder)
+    path = folder / f"{module}.py"
+    path.write_text(path.read_text() + code)
+    return dest
+
+
 def test_a_stall_does_not_cost_a_fast_submission_its_speed_test_and_slow_or_remembering_code_still_fails(
         tmp_path):
     # "stall": the first timed call sleeps 2.5 s, past the 2 s after which a best-of-3 timing stops (the failure seen
@@ -119,13 +130,8 @@ def test_a_stall_does_not_cost_a_fast_submission_its_speed_test_and_slow_or_reme
     # "remembers": 1 s for every input it has not seen, its cached answer at once for one it has.
     cases = {"stall": WRAPPED.format(slow="_big_calls[0] == 1", seconds=2.5),
              "slow": WRAPPED.format(slow="True", seconds=1.0), "remembers": REMEMBERS}
-    subs = {}
-    for name, wrapper in cases.items():
-        folder = tmp_path / name / "sub" / "ch4_3_pooling"
-        shutil.copytree(ROOT / "solutions" / "ch4_3_pooling", folder)
-        module = folder / "pooling.py"
-        module.write_text(module.read_text() + wrapper)
-        subs[name] = folder.parent
+    subs = {name: submission(tmp_path / name / "sub", "ch4_3_pooling", "pooling", wrapper)
+            for name, wrapper in cases.items()}
     with ThreadPoolExecutor(len(cases)) as pool:
         graded = dict(zip(cases, pool.map(lambda n: run_grade(subs[n], tmp_path / n, "--chapters", "4.3")[0], cases)))
     speed = {name: next(t for t in results["tests"] if SPEED_TEST in t["name"]) for name, results in graded.items()}
@@ -152,12 +158,10 @@ for _ in range(8):
 
 
 def test_the_yardstick_is_timed_with_the_submissions_processes_stopped(tmp_path):
-    folder = tmp_path / "sub" / "ch4_3_pooling"
-    shutil.copytree(ROOT / "solutions" / "ch4_3_pooling", folder)
-    module = folder / "pooling.py"
-    module.write_text(module.read_text() + WRAPPED.format(slow="True", seconds=1.0) + ARMY)  # fails: says the yardstick
+    slow = WRAPPED.format(slow="True", seconds=1.0)  # fails, and its message says what the yardstick took
+    sub = submission(tmp_path / "sub", "ch4_3_pooling", "pooling", slow + ARMY)
     one_cpu = {max(os.sched_getaffinity(0))}
-    results, _ = run_grade(folder.parent, tmp_path, "--chapters", "4.3", cpus=one_cpu)
+    results, _ = run_grade(sub, tmp_path, "--chapters", "4.3", cpus=one_cpu)
     speed = next(t for t in results["tests"] if SPEED_TEST in t["name"])
     assert speed["score"] == 0, speed
     graded = float(re.search(r"the reference takes ([\d.]+) ms", speed["output"]).group(1)) / 1e3
@@ -191,10 +195,7 @@ def matrix_multiply(X, W):
 
 
 def test_loops_slowed_on_the_small_input_still_fail_the_ratio_speed_test(tmp_path):
-    folder = tmp_path / "sub" / "ch1_2_matrix_ops"
-    shutil.copytree(ROOT / "solutions" / "ch1_2_matrix_ops", folder)
-    module = folder / "matrix_ops.py"
-    module.write_text(module.read_text() + PADDED)
-    results, _ = run_grade(folder.parent, tmp_path, "--chapters", "1.2")
+    sub = submission(tmp_path / "sub", "ch1_2_matrix_ops", "matrix_ops", PADDED)
+    results, _ = run_grade(sub, tmp_path, "--chapters", "1.2")
     speed = next(t for t in results["tests"] if "matrix_multiply: vectorised" in t["name"])
     assert speed["score"] == 0 and "the limit is" in speed["output"], speed

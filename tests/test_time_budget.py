@@ -51,7 +51,7 @@ def test_the_mnist_budget_follows_the_machine(monkeypatch, ten_steps, budget):
     monkeypatch.setattr(suite, "seconds_here", timed)
     rng = np.random.default_rng(0)
     mnist = types.SimpleNamespace(X_train=rng.random((1000, 784)), y_train=rng.integers(0, 10, 1000))
-    student = object()  # the test's student fixture: seconds_here stops its worker first (tests/test_sandbox.py)
+    student = object()  # the test's student fixture: seconds_here pauses its worker (tests/test_sandbox.py)
     assert suite.mnist_budget(student, mnist) == pytest.approx(budget)
     # Ten mini-batches of 64 of the reference's own training, float32 as the student's run gets them
     assert seen["fn"].__module__ == "capstone" and seen["X"].shape == (640, 784) and seen["X"].dtype == np.float32
