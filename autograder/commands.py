@@ -11,10 +11,14 @@ from pathlib import Path
 from dlcourse.chapters import ChapterError, select
 from dlcourse.cli import error, use_data_dir
 
+from .sandbox.budget import WALL_FACTOR
+
 KIT_HELP = "the kit folder (default: $DLCOURSE_KIT, this checkout, or the current folder)"
 DATA_HELP = "folder with the MNIST IDX files (default: $DLCOURSE_MNIST_DIR, the user cache, the package's copy)"
-# What --timeout bounds: the time waiting on the student's worker, not the grader's own checks (sandbox/proxy.py).
-TIMEOUT_HELP = "seconds the submission's code may run per chapter (default 60)"
+# What --timeout bounds: the time waiting on the student's worker, not the grader's own checks (sandbox/proxy.py),
+# nor the worker's waits for a CPU that other work holds (sandbox/budget.py).
+TIMEOUT_HELP = ("seconds the submission's code may run per chapter, time the machine spends on other work left "
+                f"out; at most {WALL_FACTOR:g} times that in wall-clock time (default 60)")
 
 
 def _guarded(args, run) -> int:

@@ -4,9 +4,12 @@ The assertions follow the isolation level the launcher reports, so they hold on 
 project's CI (root, namespaces available) every layer is checked. Every test runs twice: with workers forked by
 the fork server (the default) and with workers started as new interpreters (``DLCOURSE_FORK_SERVER=0``).
 """
+import contextlib
 import fcntl
 import os
 import socket
+import subprocess
+import sys
 import textwrap
 import time
 from pathlib import Path
@@ -322,11 +325,50 @@ def test_chapter_budget_counts_the_workers_time_not_the_graders(tmp_path):
         assert time.monotonic() - start > 11 and 3 <= runner.used < 6
         left = runner.budget - runner.used
         begin = time.monotonic()
-        with pytest.raises(pytest.fail.Exception, match="time budget is 6 s"):
+        with pytest.raises(pytest.fail.Exception, match="time budget of 6 s is used up"):
             runner.module().nap(30.0)           # stopped when the budget's rest is used, not at once
         assert left - 0.5 < time.monotonic() - begin < left + 3
         with pytest.raises(pytest.fail.Exception, match="used up"):
             runner.module().nap(0.0)
+    finally:
+        runner.close_worker()
+
+
+@contextlib.contextmanager
+def crowded(cpu: int, pid: int, others: int = 4):
+    """Process ``pid`` shares CPU ``cpu`` with ``others`` busy processes, each in a session of its own (as other
+    gradings' workers are): it gets about 1 / (others + 1) of the CPU."""
+    os.sched_setaffinity(pid, {cpu})
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True,
+                             preexec_fn=lambda: os.sched_setaffinity(0, {cpu})) for _ in range(others)]
+    try:
+        yield
+    finally:
+        for proc in busy:
+            proc.kill()
+            proc.wait()
+
+
+BURN = "import time\n\ndef burn(s):\n    end = time.process_time() + s\n    while time.process_time() < end:\n" \
+       "        pass\n    return s\n"
+
+
+def test_chapter_budget_leaves_out_the_time_other_work_holds_the_cpu(tmp_path):
+    """On a crowded machine a correct submission keeps its budget: the time its worker waited for a CPU is not
+    charged. Its computing still is, and the wall-clock time is capped at WALL_FACTOR budgets."""
+    runner = runner_for(tmp_path, "burn", BURN, budget=1.5)
+    try:
+        assert runner.module().burn(0.0) == 0.0  # the worker is up
+        with crowded(min(os.sched_getaffinity(0)), runner.worker.pid):
+            start = time.monotonic()
+            assert runner.module().burn(0.5) == 0.5  # 0.5 CPU-s at a fifth of a CPU: about 2.5 s
+            took = time.monotonic() - start
+            assert took > runner.budget, f"not crowded enough to test anything: {took:.1f} s"
+            assert runner.used < 1.2, f"charged {runner.used:.2f} s for 0.5 s of computing in {took:.1f} s"
+            begin = time.monotonic()
+            with pytest.raises(pytest.fail.Exception, match="4.5 s of wall-clock time"):
+                runner.module().burn(60.0)  # an endless loop, crowded out: stopped by the wall-clock cap
+            assert time.monotonic() - begin < 4.5 - took + 1.5
     finally:
         runner.close_worker()
 

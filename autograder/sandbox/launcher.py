@@ -37,10 +37,16 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import cloudpickle
 
 from . import wire
+from .procs import serving_pid
+
+# When a wait on the worker must end, in time.monotonic() seconds: a function, asked again each time that
+# moment comes, since a chapter's budget does not run while the worker waits for a CPU (budget.py).
+Deadline = Callable[[], float]
 
 HERE = Path(__file__).resolve().parent
 PASS_ENV = ("PATH", "LANG", "LC_ALL", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OPENBLAS_NUM_THREADS",
@@ -270,10 +276,12 @@ class Worker:
     hide: list[Path]
     limits: Limits = field(default_factory=Limits)
     proc: subprocess.Popen | None = None
+    pid: int | None = None  # the process that runs the worker's code (proc.pid may hold its namespaces)
     scratch: Path | None = None
     code: Path | None = None
 
-    def start(self, deadline: float) -> None:
+    def start(self, deadline: Deadline) -> None:
+        """Start the worker and wait for its hello until ``deadline()``; ``pid`` is then its serving process."""
         self.scratch = Path(tempfile.mkdtemp(prefix="dlcourse-worker-"))
         for name, src in self.files.items():
             shutil.copyfile(src, self.scratch / name)
@@ -285,7 +293,7 @@ class Worker:
         cfg = {"scratch": str(self.scratch), "module": self.module, "fd_in": r_req, "fd_out": w_rep,
                "hide": [str(p) for p in self.hide], "mount_ns": bool(prefix),
                "memory_bytes": self.limits.memory_bytes, "max_file_bytes": self.limits.max_file_bytes,
-               "cpu_seconds": max(1, int(deadline - time.monotonic()) + 2)}
+               "cpu_seconds": max(1, int(deadline() - time.monotonic()) + 2)}
         if os.geteuid() == 0:
             nobody = pwd.getpwnam("nobody")
             cfg.update(uid=nobody.pw_uid, gid=nobody.pw_gid)
@@ -309,6 +317,7 @@ class Worker:
             os.close(w_rep)
         self._out, self._in = w_req, r_rep
         self._read_reply(deadline, what="starting the worker")
+        self.pid = serving_pid(self.proc.pid)
 
     def _popen(self, cfg: dict, prefix: tuple[str, ...], log, fds: tuple[int, int]) -> subprocess.Popen:
         """A worker as a new interpreter, when no fork server runs here."""
@@ -321,8 +330,9 @@ class Worker:
         return subprocess.Popen(cmd, pass_fds=fds, env=env, cwd=self.scratch, stdin=subprocess.DEVNULL,
                                 stdout=log, stderr=log, start_new_session=True)
 
-    def request(self, message: tuple, deadline: float, what: str) -> bytes:
-        """Send one request and wait for its reply until ``deadline`` (monotonic seconds)."""
+    def request(self, message: tuple, deadline: Deadline, what: str) -> bytes:
+        """Send one request and wait for its reply until ``deadline()`` (monotonic seconds), asked again
+        whenever it is reached: it may have moved later meanwhile (:mod:`.budget`)."""
         if self.proc is None or self.proc.poll() is not None:
             raise WorkerDied("the worker is not running")
         try:
@@ -331,20 +341,22 @@ class Worker:
             raise WorkerDied(self._death_reason(what)) from None
         return self._read_reply(deadline, what)
 
-    def _read_exact(self, n: int, deadline: float, what: str) -> bytes:
+    def _read_exact(self, n: int, deadline: Deadline, what: str) -> bytes:
         data = bytearray()
         while len(data) < n:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([self._in], [], [], left)[0]:
+            left = deadline() - time.monotonic()
+            if left <= 0:
                 self.stop()
                 raise WorkerTimeout(f"{what} did not finish within the time limit (an endless loop, or far too slow?)")
+            if not select.select([self._in], [], [], left)[0]:
+                continue
             chunk = os.read(self._in, min(n - len(data), 1 << 20))
             if not chunk:
                 raise WorkerDied(self._death_reason(what))
             data += chunk
         return bytes(data)
 
-    def _read_reply(self, deadline: float, what: str) -> bytes:
+    def _read_reply(self, deadline: Deadline, what: str) -> bytes:
         (size,) = struct.unpack(">Q", self._read_exact(8, deadline, what))
         if size > MAX_REPLY_BYTES:
             self.stop()

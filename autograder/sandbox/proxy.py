@@ -10,7 +10,8 @@ A worker that crashes, hangs or exceeds the chapter's time budget fails the curr
 message (``pytest.fail``); the next test gets a fresh worker while the budget lasts. The budget counts the
 time spent waiting on the student's worker (its start, its import, its calls), not the grader's own work
 between calls (replaying the reference, checking results): that work takes several times longer on a slow
-or busy grading machine, and a student's chapter should not run out of time for it.
+or busy grading machine, and a student's chapter should not run out of time for it. Nor does it count the
+time the worker waits for a CPU that other work holds (:mod:`.budget`).
 """
 from __future__ import annotations
 
@@ -18,7 +19,6 @@ import builtins
 import contextlib
 import os
 import signal
-import time
 import warnings
 from pathlib import Path
 
@@ -29,7 +29,9 @@ from dlcourse.chapters import Chapter
 from dlcourse.explain import import_failure
 
 from . import wire
+from .budget import BudgetClock
 from .launcher import Limits, Worker, WorkerDied, WorkerTimeout
+from .procs import descendants
 
 
 class StudentException:
@@ -68,39 +70,34 @@ class ChapterRunner:
                  limits: Limits | None = None, chapter: Chapter | None = None):
         self.module_name, self.files, self.hide, self.chapter = module, files, hide, chapter
         self.budget, self.limits = budget, limits or Limits()
-        self.used = 0.0  # seconds of the budget spent waiting on workers
+        self.clock = BudgetClock(budget)
         self.worker: Worker | None = None
         self.failure: str | None = None  # a reason that fails every later test of the chapter at once
         self.names: list[str] = []
         self.outputs: list[str] = []
 
+    @property
+    def used(self) -> float:
+        """Seconds of the budget used so far."""
+        return self.clock.used
+
     # -- lifecycle
-    def _deadline(self) -> float:
-        """When the budget left runs out, if the worker is waited on from now until then."""
-        return time.monotonic() + self.budget - self.used
-
-    @contextlib.contextmanager
-    def _waiting(self):
-        """Adds the time spent inside to the budget used (also when the worker times out or dies)."""
-        start = time.monotonic()
-        try:
-            yield
-        finally:
-            self.used += time.monotonic() - start
-
     def _ensure(self) -> Worker:
         if self.failure:
             pytest.fail(self.failure, pytrace=False)
         if self.worker is not None and self.worker.proc.poll() is None:
             return self.worker
-        if self.used >= self.budget:
-            self.failure = f"the chapter's time budget of {self.budget:.0f} s is used up; tests not run"
+        spent = self.clock.spent()
+        if spent:
+            self.failure = f"{spent}; tests not run"
             pytest.fail(self.failure, pytrace=False)
         self.worker = Worker(self.module_name, self.files, self.hide, self.limits)
         try:
-            deadline = self._deadline()  # once: the start and the import share what is left of the budget
-            with self._waiting():
+            # The start and the import share what is left of the budget. Until the worker has started, its
+            # process is not known: the start is charged at wall-clock time.
+            with self.clock.waiting(None) as deadline:
                 self.worker.start(deadline)
+            with self.clock.waiting(self.worker.pid) as deadline:
                 reply = self._decode(self.worker.request(("import",), deadline, f"importing {self.module_name}.py"))
         except WorkerDied as exc:
             self.failure = f"could not import {self.module_name}.py: {exc}"
@@ -144,18 +141,19 @@ class ChapterRunner:
         return reply
 
     def request(self, message: tuple, what: str, timeout: float | None = None):
+        """Send ``message`` to the worker and return its reply, within the budget and ``timeout`` seconds
+        (charged as the budget is, :mod:`.budget`)."""
         worker = self._ensure()
-        budget_end = self._deadline()
-        deadline = budget_end if timeout is None else min(budget_end, time.monotonic() + timeout)
         try:
-            with self._waiting():
+            with self.clock.waiting(worker.pid, timeout) as deadline:
                 reply = self._decode(worker.request(message, deadline, what))
         except WorkerTimeout as exc:
             self.close_worker()
-            if timeout is not None and time.monotonic() < budget_end:
+            spent = self.clock.spent()
+            if timeout is not None and not spent:
                 pytest.fail(f"{what} did not finish within its time limit of {timeout:g} s (too slow: Python loops "
                             "where array operations would do?)", pytrace=False)
-            pytest.fail(f"{exc} (the chapter's time budget is {self.budget:g} s)", pytrace=False)
+            pytest.fail(f"{exc} ({spent})", pytrace=False)
         except WorkerDied as exc:
             self.close_worker()
             pytest.fail(f"{exc}", pytrace=False)
@@ -189,26 +187,6 @@ def _write_back(root, path, new) -> None:
         target[...] = new
 
 
-def _descendants(root: int) -> list[int]:
-    """``root`` and every process below it, from /proc (a process started by the student's code and detached
-    from its session is still below the worker: in the worker's PID namespace, orphans go to the worker)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.scandir("/proc"):
-        if entry.name.isdigit():
-            try:
-                with open(f"/proc/{entry.name}/stat", "rb") as fh:
-                    ppid = int(fh.read().rsplit(b")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):  # gone meanwhile
-                continue
-            children.setdefault(ppid, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo += children.get(pid, [])
-    return found
-
-
 @contextlib.contextmanager
 def student_code_paused(student):
     """Inside, every process of the worker behind ``student`` (the ``student`` fixture, or a
@@ -228,7 +206,7 @@ def student_code_paused(student):
         if worker is not None and worker.proc.poll() is None:
             # Again until nothing new appears: a process not yet stopped may have started another meanwhile.
             for _ in range(100):
-                new = [pid for pid in _descendants(worker.proc.pid) if pid not in stopped]
+                new = [pid for pid in descendants(worker.proc.pid) if pid not in stopped]
                 if not new:
                     break
                 for pid in new:
