@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.sandbox.budget import WALL_FACTOR
 from dlcourse.points import suite_points
 
 from .grading import ROOT
@@ -167,7 +168,8 @@ def test_an_endless_loop_costs_its_chapter_within_the_time_budget(gradescope):
     assert scores["1.3"][0] == 0 and scores["1.1"][0] == scores["1.1"][1] > 0
     assert any("did not finish within the time limit" in t["output"]
                for t in results["tests"] if t["name"][:3] == "1.3")
-    assert seconds < 2 * TIMEOUT + 30, f"run_autograder took {seconds:.0f} s with {TIMEOUT} s per chapter"
+    # The looping chapter waits TIMEOUT s on an idle machine, at most WALL_FACTOR times that on a busy one.
+    assert seconds < WALL_FACTOR * TIMEOUT + 30, f"run_autograder took {seconds:.0f} s with {TIMEOUT} s per chapter"
 
 
 def test_a_zipped_repository_and_a_useless_upload(gradescope, tmp_path):

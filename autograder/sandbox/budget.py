@@ -18,7 +18,6 @@ own worker out with busy processes of its own cannot stretch its chapter's gradi
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 
 # A chapter's waits may take at most this many times its budget in wall-clock time. The reference's heaviest
@@ -27,28 +26,60 @@ import time
 WALL_FACTOR = 3.0
 
 
-class _RunQueue:
-    """Seconds the process ``pid`` has waited for a CPU, as Linux counts them; 0 where it cannot be read."""
+def _run_queue_seconds(pid: int) -> float | None:
+    """Seconds the process ``pid`` has waited for a CPU since it started, as Linux counts them; None where that
+    cannot be read (the process is gone, or the system keeps no such count)."""
+    try:
+        with open(f"/proc/{pid}/schedstat") as fh:
+            return int(fh.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return None
 
-    def __init__(self, pid: int | None):
-        self.path = f"/proc/{pid}/schedstat" if pid is not None and os.path.exists("/proc/self/schedstat") else None
-        self.last = 0.0
 
-    def seconds(self) -> float:
-        if self.path is not None:
-            try:
-                with open(self.path) as fh:
-                    self.last = int(fh.read().split()[1]) / 1e9
-            except (OSError, ValueError, IndexError):  # the process is gone: its last reading stands
-                self.path = None
-        return self.last
+class _Wait:
+    """One wait on a worker: how much of it the clock charges, and until when it may last."""
+
+    def __init__(self, clock: "BudgetClock", pid: int | None, limit: float | None):
+        self.clock, self.limit, self.start = clock, limit, time.monotonic()
+        self.queued: dict[int, float] = {}  # pid -> its run-queue seconds when the wait began (or it was born)
+        self.last: dict[int, float] = {}    # pid -> its latest reading (a process that is gone keeps it)
+        if pid is not None:
+            self.watch(pid)
+
+    def watch(self, pid: int, born_here: bool = False) -> None:
+        """Leave out ``pid``'s waits for a CPU from now on, or all of them if it was ``born_here`` (during this
+        wait: the worker's processes, while it starts)."""
+        if pid not in self.queued:
+            now = _run_queue_seconds(pid)
+            if now is not None:
+                self.queued[pid] = 0.0 if born_here else now
+                self.last[pid] = now
+
+    def charged(self, now: float) -> float:
+        for pid in self.queued:
+            reading = _run_queue_seconds(pid)
+            if reading is not None:
+                self.last[pid] = reading
+        queued = sum(self.last[pid] - self.queued[pid] for pid in self.queued)
+        return max(0.0, now - self.start - queued)
+
+    def deadline(self) -> float:
+        """When the wait must end, in ``time.monotonic()`` seconds, as far as is known now."""
+        now, clock = time.monotonic(), self.clock
+        so_far = self.charged(now)
+        left = clock.seconds - clock.used - so_far
+        wall_left = clock.wall_limit - clock.waited - (now - self.start)
+        if self.limit is not None:
+            left = min(left, self.limit - so_far)
+            wall_left = min(wall_left, clock.wall_factor * self.limit - (now - self.start))
+        return now + min(left, wall_left)
 
 
 class BudgetClock:
     """A chapter's time budget of ``seconds``: the waits on its workers, charged as the module says."""
 
     def __init__(self, seconds: float, wall_factor: float = WALL_FACTOR):
-        self.seconds, self.wall_limit = seconds, wall_factor * seconds
+        self.seconds, self.wall_factor, self.wall_limit = seconds, wall_factor, wall_factor * seconds
         self.used = 0.0    # seconds charged
         self.waited = 0.0  # wall-clock seconds waited
 
@@ -63,27 +94,15 @@ class BudgetClock:
 
     @contextlib.contextmanager
     def waiting(self, pid: int | None, limit: float | None = None):
-        """One wait on the worker process ``pid`` (None: not known yet, charged at wall-clock time). Yields a
-        function giving the wait's deadline in ``time.monotonic()`` seconds, which moves later while the worker
-        waits for a CPU. ``limit``: the most this one wait may be charged (a call's own time limit). Whatever
-        ends the wait (a reply, a timeout, the worker's death), its charge is added on the way out."""
-        queue = _RunQueue(pid)
-        start, queued = time.monotonic(), queue.seconds()
-
-        def charged(now: float) -> float:
-            return max(0.0, now - start - (queue.seconds() - queued))
-
-        def deadline() -> float:
-            now = time.monotonic()
-            so_far = charged(now)
-            left = self.seconds - self.used - so_far
-            if limit is not None:
-                left = min(left, limit - so_far)
-            return now + min(left, self.wall_limit - self.waited - (now - start))
-
+        """One wait on the worker process ``pid`` (None: a worker still to start, whose processes the wait is
+        told of with ``watch(pid, born_here=True)``). Yields the :class:`_Wait`; its ``deadline`` moves later
+        while the worker waits for a CPU. ``limit``: the most this one wait may be charged (a call's own time
+        limit; in wall-clock time at most ``wall_factor`` times that). Whatever ends the wait (a reply, a
+        timeout, the worker's death), its charge is added on the way out."""
+        wait = _Wait(self, pid, limit)
         try:
-            yield deadline
+            yield wait
         finally:
             now = time.monotonic()
-            self.used += charged(now)
-            self.waited += now - start
+            self.used += wait.charged(now)
+            self.waited += now - wait.start

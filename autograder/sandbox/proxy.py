@@ -93,12 +93,17 @@ class ChapterRunner:
             pytest.fail(self.failure, pytrace=False)
         self.worker = Worker(self.module_name, self.files, self.hide, self.limits)
         try:
-            # The start and the import share what is left of the budget. Until the worker has started, its
-            # process is not known: the start is charged at wall-clock time.
-            with self.clock.waiting(None) as deadline:
-                self.worker.start(deadline)
-            with self.clock.waiting(self.worker.pid) as deadline:
-                reply = self._decode(self.worker.request(("import",), deadline, f"importing {self.module_name}.py"))
+            # The start and the import share what is left of the budget. The worker's processes are born
+            # during the start: all their waits for a CPU are left out of its charge.
+            with self.clock.waiting(None) as wait:
+                try:
+                    self.worker.start(wait.deadline)
+                finally:
+                    for pid in {self.worker.proc and self.worker.proc.pid, self.worker.pid} - {None}:
+                        wait.watch(pid, born_here=True)
+            with self.clock.waiting(self.worker.pid) as wait:
+                reply = self._decode(self.worker.request(("import",), wait.deadline,
+                                                         f"importing {self.module_name}.py"))
         except WorkerDied as exc:
             self.failure = f"could not import {self.module_name}.py: {exc}"
             self.close_worker()
@@ -145,8 +150,8 @@ class ChapterRunner:
         (charged as the budget is, :mod:`.budget`)."""
         worker = self._ensure()
         try:
-            with self.clock.waiting(worker.pid, timeout) as deadline:
-                reply = self._decode(worker.request(message, deadline, what))
+            with self.clock.waiting(worker.pid, timeout) as wait:
+                reply = self._decode(worker.request(message, wait.deadline, what))
         except WorkerTimeout as exc:
             self.close_worker()
             spent = self.clock.spent()
