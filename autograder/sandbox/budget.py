@@ -12,8 +12,9 @@ sleep uses the budget up as fast as on an idle machine. Linux adds a wait for a 
 runs, so a wait still under way is charged until then (scheduler slices: milliseconds). Where schedstat
 cannot be read (not Linux), the budget is plain wall-clock time.
 
-The wall-clock time waited is capped as well, at ``WALL_FACTOR`` times the budget: a submission that crowds its
-own worker out with busy processes of its own cannot stretch its chapter's grading without end.
+The wall-clock time waited is capped as well, at ``WALL_FACTOR`` times the budget (and a call's own time limit,
+charged the same way, at ``WALL_FACTOR`` times that limit): a submission that crowds its own worker out with
+busy processes of its own cannot stretch its chapter's grading without end.
 """
 from __future__ import annotations
 
