@@ -69,12 +69,17 @@ class ChapterRunner:
     def __init__(self, module: str, files: dict[str, Path], hide: list[Path], budget: float,
                  limits: Limits | None = None, chapter: Chapter | None = None):
         self.module_name, self.files, self.hide, self.chapter = module, files, hide, chapter
-        self.budget, self.limits = budget, limits or Limits()
+        self.limits = limits or Limits()
         self.clock = BudgetClock(budget)
         self.worker: Worker | None = None
         self.failure: str | None = None  # a reason that fails every later test of the chapter at once
         self.names: list[str] = []
         self.outputs: list[str] = []
+
+    @property
+    def budget(self) -> float:
+        """The chapter's time budget, in seconds."""
+        return self.clock.seconds
 
     @property
     def used(self) -> float:
