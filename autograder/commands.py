@@ -164,8 +164,11 @@ def cmd_gradescope(args) -> int:
             return error(str(exc))
         print(f"{bundle.path}: {bundle.size / 2**20:.1f} MB, chapters {', '.join(c.number for c in bundle.chapters)}, "
               f"seed {bundle.seed}, {len(bundle.wheels)} wheels")
+        least = len(bundle.chapters) * args.timeout / 60
         print("upload it on Gradescope (Configure Autograder, zip file upload); set the autograder timeout to at "
-              f"least {len(bundle.chapters) * args.timeout / 60:.0f} min ({args.timeout:g} s per chapter)")
+              f"least {least:.0f} min ({args.timeout:g} s per chapter); up to {WALL_FACTOR * least:.0f} min lets a "
+              f"busy grading machine finish too (a chapter may take {WALL_FACTOR:g} times its budget in wall-clock "
+              "time there)")
         return 0
 
     return _guarded(args, run)

@@ -376,6 +376,20 @@ def test_chapter_budget_leaves_out_the_time_other_work_holds_the_cpu(tmp_path):
         runner.close_worker()
 
 
+def test_a_calls_time_limit_capped_on_a_crowded_machine_says_so(tmp_path):
+    """A call's own time limit is charged and capped as the chapter's budget is; stopped by the cap (WALL_FACTOR
+    * 0.3 s of wall-clock time at a fifth of a CPU counts about 0.2 s), the message says the machine was busy."""
+    runner = runner_for(tmp_path, "burn", BURN)
+    try:
+        assert runner.module().burn(0.0) == 0.0  # the worker is up
+        with crowded(min(os.sched_getaffinity(0)), runner.worker.pid):
+            with pytest.raises(pytest.fail.Exception, match=r"time limit of 0.3 s: stopped after [\d.]+ s of "
+                               r"wall-clock time, the most that limit allows on a busy machine \(0.\d s counted\)"):
+                runner.module().burn(60.0, _timeout=0.3)
+    finally:
+        runner.close_worker()
+
+
 def test_in_place_changes_are_copied_back(tmp_path):
     runner = runner_for(tmp_path, "mut", "def bump(x, d):\n    x += 1\n    d['w'] *= 2\n    return None\n")
     try:

@@ -43,6 +43,7 @@ class _Wait:
     def __init__(self, clock: "BudgetClock", pid: int | None, limit: float | None):
         self.clock, self.limit, self.start = clock, limit, time.monotonic()
         self.queued: dict[int, float] = {}  # pid -> its run-queue seconds when the wait began (or it was born)
+        self.total = self.wall = 0.0          # once the wait has ended: its charge and its wall-clock seconds
         self.last: dict[int, float] = {}    # pid -> its latest reading (a process that is gone keeps it)
         if pid is not None:
             self.watch(pid)
@@ -105,5 +106,6 @@ class BudgetClock:
             yield wait
         finally:
             now = time.monotonic()
-            self.used += wait.charged(now)
-            self.waited += now - wait.start
+            wait.total, wait.wall = wait.charged(now), now - wait.start
+            self.used += wait.total
+            self.waited += wait.wall
