@@ -108,3 +108,27 @@ def test_capstone_benchmark_runs_and_writes_its_json(tmp_path):
     assert data["networks"] == 2 and [n["epochs"] for n in run["networks"]] == [1, 1]
     assert all(0.85 < n["accuracy"] < 1.0 and n["stop_reason"] == "max_epochs" for n in run["networks"])
     assert data["budget_seconds"] == 60.0 and data["max_epochs"] == 1 and data["date"] and data["versions"]["numpy"]
+
+
+def test_suite_profile_times_each_file_and_reads_the_machines_cpu(tmp_path):
+    """benchmarks/suite_profile.py runs pytest with timings: a test that computes 0.4 CPU-s shows in its file's
+    seconds, in the slowest tests and in the CPU seconds read from /proc/stat; pytest's exit status and summary
+    come back (one test fails here)."""
+    tests = tmp_path / "test_probe.py"
+    tests.write_text("import time\n\n\ndef test_burns():\n    end = time.process_time() + 0.4\n"
+                     "    while time.process_time() < end:\n        pass\n\n\ndef test_fails():\n    assert 1 == 2\n")
+    out = tmp_path / "profile.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "suite_profile.py"), "--json", str(out), "--bin",
+                           "0.5", "--", str(tests), "-n", "0", "-p", "no:cacheprovider"], capture_output=True,
+                          text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr  # pytest's: a test failed
+    data = json.loads(out.read_text())
+    assert data["exit_status"] == 1 and data["summary"].startswith("1 failed, 1 passed"), data["summary"]
+    (name, seconds), = data["test_seconds_per_file"].items()
+    assert name.endswith("test_probe.py") and seconds >= 0.4
+    assert data["slowest"][0]["test"].endswith("test_probe.py::test_burns") and data["slowest"][0]["phase"] == "call"
+    if os.path.exists("/proc/stat"):
+        assert data["cpu_seconds"] >= 0.4 and 0 < data["mean_busy_cores"] <= os.cpu_count()
+        bins = data["busy_cores"]
+        assert bins and bins[0]["from_s"] == 0 and all(0 <= b["busy_cores"] <= os.cpu_count() + 0.1 for b in bins)
+    assert data["wall_seconds"] > 0.4 and data["versions"]["pytest"] and data["date"]
