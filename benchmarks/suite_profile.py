@@ -30,16 +30,15 @@ ROOT = Path(__file__).resolve().parents[1]
 DURATION = re.compile(r"^(\d+\.\d+)s (setup|call|teardown)\s+(\S+)")
 
 
-def cpu_reading() -> tuple[float, float] | None:
-    """(busy, all) CPU seconds of the whole machine since boot, from ``/proc/stat``; None where it is missing."""
+def cpu_reading() -> float | None:
+    """CPU seconds the whole machine has computed since boot (user, nice, system, irq, softirq; not idle, iowait
+    or the time a hypervisor gave to other machines), from ``/proc/stat``; None where it cannot be read."""
     try:
         with open("/proc/stat") as fh:
-            fields = [int(v) for v in fh.readline().split()[1:9]]
+            user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fh.readline().split()[1:8])
     except (OSError, ValueError):
         return None
-    hz = os.sysconf("SC_CLK_TCK")
-    idle = fields[3] + fields[4]  # idle and iowait
-    return (sum(fields) - idle) / hz, sum(fields) / hz
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 class Sampler(threading.Thread):
@@ -59,7 +58,7 @@ class Sampler(threading.Thread):
     def take(self) -> None:
         now = cpu_reading()
         if now is not None and self.first is not None:
-            self.samples.append((time.monotonic() - self.start_time, now[0] - self.first[0]))
+            self.samples.append((time.monotonic() - self.start_time, now - self.first))
 
 
 def busy_cores(samples: list[tuple[float, float]], width: float) -> list[dict]:
