@@ -43,8 +43,8 @@ class _Wait:
     def __init__(self, clock: "BudgetClock", pid: int | None, limit: float | None):
         self.clock, self.limit, self.start = clock, limit, time.monotonic()
         self.queued: dict[int, float] = {}  # pid -> its run-queue seconds when the wait began (or it was born)
-        self.total = self.wall = 0.0          # once the wait has ended: its charge and its wall-clock seconds
         self.last: dict[int, float] = {}    # pid -> its latest reading (a process that is gone keeps it)
+        self.total = self.wall = 0.0        # once the wait has ended: its charge and its wall-clock seconds
         if pid is not None:
             self.watch(pid)
 
@@ -76,14 +76,25 @@ class _Wait:
             wall_left = min(wall_left, clock.wall_factor * self.limit - (now - self.start))
         return now + min(left, wall_left)
 
+    @property
+    def capped(self) -> bool:
+        """Once the wait has ended: its own limit stopped it by wall-clock time (``wall_factor`` times the
+        limit) before that limit was charged, as on a machine too busy to give the worker its CPU time."""
+        return self.limit is not None and self.total < self.limit and self.wall >= self.clock.wall_factor * self.limit
+
 
 class BudgetClock:
     """A chapter's time budget of ``seconds``: the waits on its workers, charged as the module says."""
 
     def __init__(self, seconds: float, wall_factor: float = WALL_FACTOR):
-        self.seconds, self.wall_factor, self.wall_limit = seconds, wall_factor, wall_factor * seconds
+        self.seconds, self.wall_factor = seconds, wall_factor
         self.used = 0.0    # seconds charged
         self.waited = 0.0  # wall-clock seconds waited
+
+    @property
+    def wall_limit(self) -> float:
+        """The most wall-clock time the chapter's waits may take, in seconds."""
+        return self.wall_factor * self.seconds
 
     def spent(self) -> str | None:
         """Why the chapter may not wait on a worker any more, or None while it may."""

@@ -161,9 +161,8 @@ class ChapterRunner:
             self.close_worker()
             spent = self.clock.spent()
             if timeout is not None and not spent:
-                # Stopped by the wall-clock cap before the limit was charged: the machine was busy; say so.
                 busy = (f": stopped after {wait.wall:.1f} s of wall-clock time, the most that limit allows on a "
-                        f"busy machine ({wait.total:.1f} s counted)" if wait.total < 0.9 * timeout else "")
+                        f"busy machine ({wait.total:.1f} s counted)" if wait.capped else "")
                 pytest.fail(f"{what} did not finish within its time limit of {timeout:g} s{busy} (too slow: Python "
                             "loops where array operations would do?)", pytrace=False)
             pytest.fail(f"{exc} ({spent})", pytrace=False)
