@@ -225,7 +225,9 @@ def conv2d_backward(dout, cache, need_dX=True):
         d[a:z, ..., :Wo] = dout[a:z]
         d[a:z, ..., Wo:] = 0                            # the extra columns were dropped: zero gradient
         dz = d[a:z].reshape(z - a, F, L)
-        dW = (dz @ cols[a:z].transpose(0, 2, 1)).sum(axis=0)
+        # dW = sum over images of dz @ cols.T, computed as its transpose: with the long side (C*KH*KW) first the
+        # BLAS ran 2.3 times faster (layer 2 of the capstone, AVX2); the values agree up to rounding.
+        dW = (cols[a:z] @ dz.transpose(0, 2, 1)).sum(axis=0).T
         # col2im (skipped without need_dX), a block of images at a time (dcols stays in the CPU cache): each tap
         # adds its slice of dcols back where conv2d copied it from; overlapping windows add up.
         for n0 in range(a, z, step) if need_dX else range(0):
