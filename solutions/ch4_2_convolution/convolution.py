@@ -37,9 +37,7 @@ The reference solution also runs the two halves of the batch at the same time, o
 go of Python's lock inside copies and matrix products), as frameworks do with their own threads. This is
 only about speed and is not asked of you: the given ``_in_two_halves`` below does it, if you want to try.
 """
-import ctypes
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -71,7 +69,6 @@ def _in_two_halves(work, n, size):
     if size >= 100_000 and not one_thread:
         pool = _pools.get(os.getpid())
         if pool is None:
-            _one_heap()
             pool = _pools[os.getpid()] = ThreadPoolExecutor(1, thread_name_prefix="conv2d")
     if pool is None:
         return [work(0, h), work(h, n)]
@@ -84,20 +81,6 @@ def _in_two_halves(work, n, size):
     finally:
         rest = second.result()                           # wait for the other half even if this one raised
     return [first, rest]
-
-
-def _one_heap():
-    """Let every thread of the process allocate from one heap (glibc's ``mallopt(M_ARENA_MAX, 1)``), on Linux.
-
-    Speed only. glibc gives a second thread a heap of its own and hands its memory back to the system as soon
-    as the arrays there are freed, so every call of the other half page-faults it in again: the capstone's
-    training epoch on 2 cores took 1.16-1.27 s that way, 1.03-1.07 s with one heap. Elsewhere it does nothing.
-    """
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None).mallopt(-8, 1)                 # -8 is M_ARENA_MAX in glibc's malloc.h
-        except (OSError, AttributeError):                   # a C library without mallopt
-            pass
 
 
 def conv2d(X, W, b, stride=1, padding=0):
