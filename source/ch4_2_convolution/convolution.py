@@ -137,39 +137,28 @@ def conv2d(X, W, b, stride=1, padding=0):
     Ho, Wo = (Hp - KH) // s + 1, (Wp - KW) // s + 1
     dtype = np.float32 if X.dtype == np.float32 and W.dtype == np.float32 else np.float64
 
-    # im2col with one contiguous copy per kernel tap. Split the padded image into s*s "phases" (rows r, r+s,
-    # ... and columns q, q+s, ...): tap (i, j) of output (y, x) reads padded pixel (y*s + i, x*s + j), which
-    # is pixel (y + i//s, x + j//s) of phase (i % s, j % s). Each phase is stored row after row, Wq values a
-    # row, so the Ho output rows of a tap are ONE run of L = Ho * Wq values (for stride 1 the only phase is
-    # the padded image itself). The run also covers Wq - Wo extra columns per row: they are computed along
-    # and dropped at the end.
-    # mutants: skip (buffer sizes: a larger buffer holds zeros no window reads, the same values)
-    Hq, Wq = Ho + (KH - 1) // s + 1, Wo + (KW - 1) // s
-    L = Ho * Wq
-    Xb = np.empty((N, C, s * Hq, max(s * Wq, Wp)), dtype)   # each half zeroes its own part (in parallel)
-    cols = np.empty((N, C, KH, KW, L), dtype)
-    out = np.empty((N, F, L), dtype)
+    # im2col: tap (i, j) of every window at once is the strided slice of Xp below, (n, C, Ho, Wo). Copy the
+    # KH * KW taps into cols, and the layer is one matrix product per image.
+    Xp = np.empty((N, C, Hp, Wp), dtype)                # each half pads its own images (in parallel)
+    cols = np.empty((N, C, KH, KW, Ho, Wo), dtype)
+    out = np.empty((N, F, Ho * Wo), dtype)
     Wmat = W.reshape(F, C * KH * KW).astype(dtype, copy=False)
     bias = b.astype(dtype)[:, None]
 
     def forward(a, z):                                  # images a:z
-        Xb[a:z] = 0
-        Xb[a:z, :, p:p + H, p:p + Wd] = X[a:z]
-        phases = Xb[a:z, :, :, :s * Wq].reshape(z - a, C, Hq, s, Wq, s).transpose(0, 1, 3, 5, 2, 4)
-        phases = np.ascontiguousarray(phases).reshape(z - a, C, s, s, Hq * Wq)
+        Xp[a:z] = 0
+        Xp[a:z, :, p:p + H, p:p + Wd] = X[a:z]
         for i in range(KH):
             for j in range(KW):
-                start = (i // s) * Wq + j // s
-                cols[a:z, :, i, j] = phases[:, :, i % s, j % s, start:start + L]
-        # (F, C*KH*KW) @ (n, C*KH*KW, L): one small product per image, faster here than one wide product
-        np.matmul(Wmat, cols[a:z].reshape(z - a, C * KH * KW, L), out=out[a:z])
+                cols[a:z, :, i, j] = Xp[a:z, :, i:i + s * (Ho - 1) + 1:s, j:j + s * (Wo - 1) + 1:s]
+        # (F, C*KH*KW) @ (n, C*KH*KW, Ho*Wo): one small product per image, faster here than one wide product
+        np.matmul(Wmat, cols[a:z].reshape(z - a, C * KH * KW, Ho * Wo), out=out[a:z])
         out[a:z] += bias
 
     _in_two_halves(forward, N, cols.size)
-    cols = cols.reshape(N, C * KH * KW, L)
-    out = out.reshape(N, F, Ho, Wq)[..., :Wo]
-    cache = {"X_shape": (N, C, H, Wd), "W": W, "cols": cols, "stride": s, "padding": p,
-             "out_shape": (N, F, Ho, Wo)}
+    cache = {"X_shape": (N, C, H, Wd), "W": W, "cols": cols.reshape(N, C * KH * KW, Ho * Wo), "stride": s,
+             "padding": p, "out_shape": (N, F, Ho, Wo)}
+    out = out.reshape(N, F, Ho, Wo)
     return out, cache
     ### END SOLUTION
 
@@ -213,20 +202,14 @@ def conv2d_backward(dout, cache, need_dX=True):
                          f"{tuple(cache['out_shape'])}")
     _, _, Ho, Wo = dout.shape
     dtype = np.result_type(cols.dtype, dout.dtype)
-    # mutants: skip (buffer sizes, as in conv2d)
-    Hq, Wq = Ho + (KH - 1) // s + 1, Wo + (KW - 1) // s     # the layout conv2d used (see there)
-    L = Ho * Wq
-
-    d = np.empty((N, F, Ho, Wq), dtype)                   # both filled (and zeroed) by the halves, in parallel
     WT = W.reshape(F, C * KH * KW).T.astype(dtype)
-    dphases = np.empty((N, C, s, s, Hq * Wq), dtype) if need_dX else None
+    # mutants: skip (buffer size: a larger buffer holds zeros no window reads, and the slice at the end cuts them)
+    dXp = np.empty((N, C, H + 2 * p, Wd + 2 * p), dtype) if need_dX else None   # zeroed by the halves
     # mutants: skip (a speed setting: every block size >= 1 gives the same values)
-    step = max(1, 2 ** 19 // (C * KH * KW * L))          # images per dcols block: at most 2 MB in float32
+    step = max(1, 2 ** 19 // (C * KH * KW * Ho * Wo))    # images per dcols block: at most 2 MB in float32
 
     def backward(a, z):                                 # images a:z; returns their parts of dW and db
-        d[a:z, ..., :Wo] = dout[a:z]
-        d[a:z, ..., Wo:] = 0                            # the extra columns were dropped: zero gradient
-        dz = d[a:z].reshape(z - a, F, L)
+        dz = dout[a:z].reshape(z - a, F, Ho * Wo).astype(dtype, copy=False)
         # dW = sum over images of dz @ cols.T, computed as its transpose: with the long side (C*KH*KW) first the
         # BLAS ran 2.3 times faster (layer 2 of the capstone, AVX2); the values agree up to rounding.
         dW = (cols[a:z] @ dz.transpose(0, 2, 1)).sum(axis=0).T
@@ -234,21 +217,17 @@ def conv2d_backward(dout, cache, need_dX=True):
         # adds its slice of dcols back where conv2d copied it from; overlapping windows add up.
         for n0 in range(a, z, step) if need_dX else range(0):
             n1 = min(n0 + step, z)
-            dphases[n0:n1] = 0
-            dcols = (WT @ dz[n0 - a:n1 - a]).reshape(n1 - n0, C, KH, KW, L)
+            dXp[n0:n1] = 0
+            dcols = (WT @ dz[n0 - a:n1 - a]).reshape(n1 - n0, C, KH, KW, Ho, Wo)
             for i in range(KH):
                 for j in range(KW):
-                    start = (i // s) * Wq + j // s
-                    dphases[n0:n1, :, i % s, j % s, start:start + L] += dcols[:, :, i, j]
+                    dXp[n0:n1, :, i:i + s * (Ho - 1) + 1:s, j:j + s * (Wo - 1) + 1:s] += dcols[:, :, i, j]
         return dW, dout[a:z].sum(axis=(0, 2, 3))
 
     (dW0, db0), (dW1, db1) = _in_two_halves(backward, N, cols.size)
     dW, db = (dW0 + dW1).reshape(W.shape), (db0 + db1).astype(dtype)
     if not need_dX:
         return None, dW, db
-    dXb = dphases.reshape(N, C, s, s, Hq, Wq).transpose(0, 1, 4, 2, 5, 3).reshape(N, C, s * Hq, s * Wq)
-    if s * Wq < p + Wd:  # mutants: skip (zero columns added: more of them, or none, are cut off by the slice below)
-        dXb = np.concatenate([dXb, np.zeros((N, C, s * Hq, p + Wd - s * Wq), dtype)], axis=3)
-    dX = dXb[:, :, p:p + H, p:p + Wd]                    # drop the padding border
+    dX = dXp[:, :, p:p + H, p:p + Wd]                    # drop the padding border
     return dX, dW, db
     ### END SOLUTION

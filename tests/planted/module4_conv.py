@@ -9,7 +9,7 @@ BUGS = [
         "    Ho, Wo = (Hp - KH + 1) // s, (Wp - KW + 1) // s", "H_out = (H + 2*padding - KH) // stride + 1"),
     Bug("4.2", "db-mean-not-sum", "        return dW, dout[a:z].sum(axis=(0, 2, 3))",
         "        return dW, dout[a:z].mean(axis=(0, 2, 3))", "not a mean"),
-    Bug("4.2", "padding-kept-in-backward", "    dX = dXb[:, :, p:p + H, p:p + Wd]", "    dX = dXb[:, :, :H, :Wd]",
+    Bug("4.2", "padding-kept-in-backward", "    dX = dXp[:, :, p:p + H, p:p + Wd]", "    dX = dXp[:, :, :H, :Wd]",
         "drop the padding border"),
     # 4.3 pooling
     Bug("4.3", "gradient-to-whole-window", "                np.multiply(dout[a:z], argmax[a:z] == t, out=target)",
