@@ -20,6 +20,18 @@ def _cpu_model() -> str:
     return platform.processor() or platform.machine()
 
 
+def cpu_ticks() -> tuple[int, int, int] | None:
+    """``(busy, steal, all)`` clock ticks all cores have counted since boot, from ``/proc/stat``; None where it
+    cannot be read. Busy is user + nice + system + irq + softirq (not idle, iowait, nor steal: the time a
+    hypervisor gave other machines). ``os.sysconf("SC_CLK_TCK")`` ticks make a second."""
+    try:
+        with open("/proc/stat") as fh:
+            user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fh.readline().split()[1:9])
+    except (OSError, ValueError):
+        return None
+    return user + nice + system + irq + softirq, steal, user + nice + system + idle + iowait + irq + softirq + steal
+
+
 def blas() -> list[dict]:
     """The BLAS libraries numpy has loaded: library, version, kernel (``architecture``, e.g. SkylakeX) and
     threads, as threadpoolctl reports them; empty when threadpoolctl is not installed."""

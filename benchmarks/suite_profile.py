@@ -23,7 +23,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from autograder.machine import environment
+from autograder.machine import cpu_ticks, environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -31,14 +31,10 @@ DURATION = re.compile(r"^(\d+\.\d+)s (setup|call|teardown)\s+(\S+)")
 
 
 def cpu_reading() -> float | None:
-    """CPU seconds the whole machine has computed since boot (user, nice, system, irq, softirq; not idle, iowait
-    or the time a hypervisor gave to other machines), from ``/proc/stat``; None where it cannot be read."""
-    try:
-        with open("/proc/stat") as fh:
-            user, nice, system, _idle, _iowait, irq, softirq = (int(v) for v in fh.readline().split()[1:8])
-    except (OSError, ValueError):
-        return None
-    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    """CPU seconds the whole machine has computed since boot (``cpu_ticks``' busy ticks); None where it cannot be
+    read."""
+    ticks = cpu_ticks()
+    return None if ticks is None else ticks[0] / os.sysconf("SC_CLK_TCK")
 
 
 class Sampler(threading.Thread):
