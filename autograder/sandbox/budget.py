@@ -73,14 +73,19 @@ class _Wait:
         wall_left = clock.wall_limit - clock.waited - (now - self.start)
         if self.limit is not None:
             left = min(left, self.limit - so_far)
-            wall_left = min(wall_left, clock.wall_factor * self.limit - (now - self.start))
+            wall_left = min(wall_left, self.wall_cap - (now - self.start))
         return now + min(left, wall_left)
 
     @property
+    def wall_cap(self) -> float | None:
+        """The most wall-clock seconds the wait's own limit allows (``wall_factor`` times it); None without one."""
+        return None if self.limit is None else self.clock.wall_factor * self.limit
+
+    @property
     def capped(self) -> bool:
-        """Once the wait has ended: its own limit stopped it by wall-clock time (``wall_factor`` times the
-        limit) before that limit was charged, as on a machine too busy to give the worker its CPU time."""
-        return self.limit is not None and self.total < self.limit and self.wall >= self.clock.wall_factor * self.limit
+        """Once the wait has ended: its own limit stopped it by wall-clock time (``wall_cap``) before that limit
+        was charged, as on a machine too busy to give the worker its CPU time."""
+        return self.limit is not None and self.total < self.limit and self.wall >= self.wall_cap
 
 
 class BudgetClock:
