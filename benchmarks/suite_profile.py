@@ -58,13 +58,20 @@ class Sampler(threading.Thread):
 
 
 def busy_cores(samples: list[tuple[float, float]], width: float) -> list[dict]:
-    """Mean busy cores over consecutive bins of about ``width`` seconds (the last one may be shorter)."""
-    bins, (t0, c0) = [], (0.0, 0.0)
+    """Mean busy cores over consecutive bins of about ``width`` seconds. A tail shorter than half a bin joins the
+    bin before it: ``/proc/stat`` counts in 10 ms ticks per core, so a bin of a few hundredths of a second would
+    read well past the core count."""
+    bins: list[list[float]] = []  # [from, to, cpu at from, cpu at to]
+    t0, c0 = 0.0, 0.0
     for i, (t, c) in enumerate(samples):
-        if t - t0 >= width or i == len(samples) - 1 and t > t0:
-            bins.append({"from_s": round(t0, 1), "to_s": round(t, 1), "busy_cores": round((c - c0) / (t - t0), 2)})
+        last = i == len(samples) - 1
+        if last and bins and t - t0 < width / 2:
+            bins[-1][1], bins[-1][3] = t, c
+        elif t - t0 >= width or last and t > t0:
+            bins.append([t0, t, c0, c])
             t0, c0 = t, c
-    return bins
+    return [{"from_s": round(a, 1), "to_s": round(b, 1), "busy_cores": round((d - c) / (b - a), 2)}
+            for a, b, c, d in bins]
 
 
 def parse_durations(output: str) -> tuple[dict[str, float], list[dict]]:
