@@ -106,16 +106,18 @@ def main() -> int:
     per_file, phases = parse_durations(proc.stdout)
     summary = next((line for line in reversed(proc.stdout.splitlines()) if re.search(r"\d+ (passed|failed)", line)),
                    "")
-    cpu = sampler.samples[-1][1] if sampler.samples else None
+    # Busy cores over the sampler's own span: its first reading comes before pytest starts, so dividing by
+    # ``wall`` would count a little more CPU than that time holds.
+    span, cpu = sampler.samples[-1] if sampler.samples else (wall, None)
     result = {**environment(("numpy", "pytest", "pytest-xdist")), "command": ["pytest", "-q", *args.pytest_args],
               "exit_status": proc.returncode, "summary": summary.strip("= "), "wall_seconds": round(wall, 1),
               "cpu_seconds": None if cpu is None else round(cpu, 1),
-              "mean_busy_cores": None if cpu is None else round(cpu / wall, 2),
+              "mean_busy_cores": None if cpu is None else round(cpu / span, 2),
               "busy_cores": busy_cores(sampler.samples, args.bin),
               "test_seconds_per_file": {k: round(v, 2) for k, v in per_file.items()},
               "slowest": phases[:20]}
     print(f"{result['summary']}: {wall:.0f} s wall" + ("" if cpu is None else
-          f", {cpu:.0f} CPU-s on this machine ({cpu / wall:.2f} of {os.cpu_count()} cores busy on average)"))
+          f", {cpu:.0f} CPU-s on this machine ({cpu / span:.2f} of {os.cpu_count()} cores busy on average)"))
     for name, seconds in list(per_file.items())[:12]:
         print(f"  {seconds:7.1f} s  {name}")
     if args.json:

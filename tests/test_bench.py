@@ -129,7 +129,8 @@ def test_suite_profile_times_each_file_and_reads_the_machines_cpu(tmp_path):
     assert name.endswith("test_probe.py") and seconds >= 0.4
     assert data["slowest"][0]["test"].endswith("test_probe.py::test_burns") and data["slowest"][0]["phase"] == "call"
     if os.path.exists("/proc/stat"):
-        assert data["cpu_seconds"] >= 0.4 and 0 < data["mean_busy_cores"] <= os.cpu_count()
+        # the whole machine's CPU (another pytest worker may be busy too), read in 10 ms ticks per core
+        assert data["cpu_seconds"] >= 0.4 and 0 < data["mean_busy_cores"] <= os.cpu_count() + 0.05
         bins = data["busy_cores"]
         assert bins and bins[0]["from_s"] == 0 and all(0 <= b["busy_cores"] <= os.cpu_count() + 0.1 for b in bins)
     assert data["wall_seconds"] > 0.4 and data["versions"]["pytest"] and data["date"]
