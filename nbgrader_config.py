@@ -44,12 +44,13 @@ c.Execute.shutdown_kernel = "immediate"
 
 # Scores come from the grader process, not from the student's kernel (see dlcourse/nbgrader_course.py).
 try:
-    from autograder.nbgrader_course import TrustedGrades
+    from autograder.nbgrader_course import PrivateSocketExecute, TrustedGrades
     from nbgrader.converters import Autograde
     from nbgrader.preprocessors import Execute
 
     _pps = list(Autograde.class_traits()["autograde_preprocessors"].default())
-    _pps.insert(_pps.index(Execute) + 1, TrustedGrades)
+    # The kernel on Unix sockets (no TCP port race with another course or test), then the trusted scores.
+    _pps[_pps.index(Execute):_pps.index(Execute) + 1] = [PrivateSocketExecute, TrustedGrades]
     c.Autograde.autograde_preprocessors = _pps
     c.TrustedGrades.seed = int(os.environ.get("DLCOURSE_SEED", "0"))
 except ImportError as _exc:  # pragma: no cover - the kit is not installed: scores come from the kernel

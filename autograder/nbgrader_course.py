@@ -16,16 +16,27 @@ import os
 import time
 
 from nbformat.v4 import new_output
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Integer
 
 from dlcourse.chapters import Chapter, ChapterError
+from dlcourse.kernel import PrivateSocketKernelManager
 from dlcourse.nbmodule import chapter_names, module_code, python_source
 from dlcourse.notebook import TRUSTED_ENV, summary
 
 from .engine import find_kit, grade_module
 
 TEST_CELLS = {"visible_tests": "visible", "hidden_tests": "hidden"}
+
+
+class PrivateSocketExecute(Execute):
+    """nbgrader's ``Execute`` with its kernel on Unix sockets of its own (:mod:`dlcourse.kernel`): two courses
+    autograding at once cannot take each other's TCP ports. Configured as ``Execute`` is (``c.Execute.timeout``);
+    nbgrader passes its own kernel manager class, so the class is chosen here rather than in the config."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", PrivateSocketKernelManager)
+        super().__init__(*args, **kwargs)
 
 
 class TrustedGrades(NbGraderPreprocessor):

@@ -1,46 +1,35 @@
-"""dlcourse.lesson.execute: a kernel that died before replying (its ports taken by a process started at the same
-moment) is started again; any other failure is raised at once; a kernel whose notebook has run is killed, not
-waited for."""
+"""dlcourse.lesson.execute: the kernel listens on Unix sockets of its own, so kernels started at the same moment
+cannot take each other's TCP ports; a kernel whose notebook has run is killed, not waited for."""
+import json
+import os
 import time
 
 import nbformat
-import pytest
 
 
-def test_a_kernel_that_died_at_start_is_started_again(tmp_path, monkeypatch):
-    import nbclient
-
-    from dlcourse.lesson import execute
-
-    real, calls = nbclient.NotebookClient.execute, []
-
-    def dies_once(self, *args, **kwargs):  # the first start loses the port race; later ones run for real
-        calls.append(1)
-        if len(calls) == 1:
-            raise RuntimeError("Kernel died before replying to kernel_info")
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(nbclient.NotebookClient, "execute", dies_once)
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(6 * 7)")])
-    execute(nb, tmp_path, timeout=120)
-    assert len(calls) == 2 and nb.cells[0].outputs[0]["text"] == "42\n"
-
-
-def test_other_failures_are_not_retried(tmp_path, monkeypatch):
-    import nbclient
+def test_the_kernel_listens_on_unix_sockets_of_its_own(tmp_path):
+    """No TCP port to race for: the kernel's sockets are ipc ones in a private folder (an absolute path, as the
+    kernel runs in the notebook's folder), which is gone once the notebook has run. Three notebooks at once all
+    run (each thread its own kernel)."""
+    from concurrent.futures import ThreadPoolExecutor
 
     from dlcourse.lesson import execute
 
-    calls = []
-
-    def fails(self, *args, **kwargs):
-        calls.append(1)
-        raise RuntimeError("Kernel didn't respond in 60 seconds")
-
-    monkeypatch.setattr(nbclient.NotebookClient, "execute", fails)
-    with pytest.raises(RuntimeError, match="didn't respond"):
-        execute(nbformat.v4.new_notebook(), tmp_path)
-    assert len(calls) == 1
+    code = ("import json, os\nfrom ipykernel.kernelapp import IPKernelApp\napp = IPKernelApp.instance()\n"
+            "print(json.dumps([app.transport, app.ip, sorted(os.listdir(os.path.dirname(app.ip))), os.getcwd()]))")
+    folders = [tmp_path / str(k) for k in range(3)]
+    for folder in folders:
+        folder.mkdir()
+    with ThreadPoolExecutor(3) as pool:
+        nbs = list(pool.map(lambda folder: execute(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code)]),
+                                                   folder, timeout=120), folders))
+    ips = []
+    for nb, folder in zip(nbs, folders):
+        transport, ip, files, cwd = json.loads(nb.cells[0].outputs[0]["text"])
+        assert transport == "ipc" and os.path.isabs(ip) and cwd == str(folder)
+        assert len(files) == 5 and all(f.startswith("kernel-") for f in files), files  # shell, iopub, stdin, ...
+        ips.append(ip)
+    assert len(set(ips)) == 3 and not any(os.path.exists(os.path.dirname(ip)) for ip in ips)
 
 
 def test_the_kernel_is_killed_once_the_notebook_has_run(tmp_path):

@@ -536,6 +536,9 @@ def test_nbgrader_course_autograde_and_export(runs):
     feedback = runs["courses"]["course-a"] / "feedback" / "alice" / "ch1_3_sigmoid" / "sigmoid.html"
     assert feedback.is_file() and "Hidden tests of chapter 1.3 sigmoid: 13 of 13 points" in feedback.read_text()
     for name, log in logs.items():
+        # Every kernel autograde started listened on Unix sockets of its own (the two courses run at once: over
+        # TCP one kernel once took another's port and a whole autograde failed); ipykernel warns on TCP.
+        assert "Autograding" in log and "running over TCP" not in log, name
         m = re.search(r"AUTOGRADE_SECONDS (\d+)", log)
         print(f"nbgrader autograde in {name}: {m.group(1) if m else '?'} s")
 

@@ -72,20 +72,14 @@ def execute(nb, folder: Path, timeout: float = 600, allow_errors: bool = False):
     nbformat()  # before nbclient imports it
     from nbclient import NotebookClient
 
-    for attempt in range(KERNEL_STARTS):
-        try:
-            NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                           shutdown_kernel=SHUTDOWN, resources={"metadata": {"path": str(folder)}}).execute()
-            return nb
-        except RuntimeError as exc:
-            # jupyter_client finds free TCP ports, lets them go, and the kernel binds them later: a process started
-            # at the same moment (tests in parallel, a second notebook) can take one first, and the kernel exits
-            # before it replies (seen once in this kit's CI). No cell has run then; a fresh start draws new ports.
-            if "before replying to kernel_info" not in str(exc) or attempt == KERNEL_STARTS - 1:
-                raise
+    from .kernel import PrivateSocketKernelManager
+
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors, shutdown_kernel=SHUTDOWN,
+                   kernel_manager_class=PrivateSocketKernelManager,
+                   resources={"metadata": {"path": str(folder)}}).execute()
+    return nb
 
 
-KERNEL_STARTS = 3  # attempts to start a kernel whose ports were taken (see execute)
 # Once the last cell has run, its outputs are in the notebook: the kernel is killed, not asked to shut down. A polite
 # shutdown waited up to 3 s for the kernel to exit, 1 time in 10 here (10 one-cell notebooks: 16.4 s, killed 11.8 s).
 # nbgrader_config.py asks the same of nbgrader's autograde.
