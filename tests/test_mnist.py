@@ -345,12 +345,21 @@ def server():
         thread.join(5)
 
 
-def closed_port_url() -> str:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()  # nothing listens there now: connection refused
-    return f"http://127.0.0.1:{port}/"
+@pytest.fixture
+def closed_port_url():
+    """URLs of ports where nothing listens (connection refused). Each port stays bound, not listening, until the
+    test ends: a port let go at once could be taken by a server another test starts meanwhile."""
+    sockets = []
+
+    def make() -> str:
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        sockets.append(s)
+        return f"http://127.0.0.1:{s.getsockname()[1]}/"
+
+    yield make
+    for s in sockets:
+        s.close()
 
 
 GOOD = idx_images(3, seed=11)
@@ -388,7 +397,7 @@ def test_download_bad_file_leaves_nothing(tmp_path, server, mode, body, pattern)
     assert os.listdir(dest) == [], "no file at the final name and no temp file"
 
 
-def test_download_falls_back_to_next_mirror(tmp_path, server):
+def test_download_falls_back_to_next_mirror(tmp_path, server, closed_port_url):
     server.routes["/mnist/" + GOOD_NAME] = ("ok", GOOD)
     dest = tmp_path / "dest"
     missing_route = server.url.replace("/mnist", "/elsewhere")  # same server, 404
@@ -408,7 +417,7 @@ def test_download_replaces_corrupt_existing_file(tmp_path, server):
     assert (dest / GOOD_NAME).read_bytes() == GOOD
 
 
-def test_download_no_network(tmp_path):
+def test_download_no_network(tmp_path, closed_port_url):
     dest = tmp_path / "dest"
     with pytest.raises(mnist.MnistError) as exc:
         mnist.download(dest, base_urls=[closed_port_url(), closed_port_url()],
@@ -446,7 +455,7 @@ def test_cli_data_not_found(tmp_path, capsys):
     assert mnist.main(["data", "--data-dir", str(tmp_path / "empty")]) == 1
 
 
-def test_cli_download(tmp_path, server, capsys, monkeypatch):
+def test_cli_download(tmp_path, server, capsys, monkeypatch, closed_port_url):
     monkeypatch.setattr(mnist, "DOWNLOAD_FILES", {GOOD_NAME: sha(GOOD)})
     server.routes["/mnist/" + GOOD_NAME] = ("ok", GOOD)
     dest = tmp_path / "dest"
