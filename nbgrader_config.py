@@ -50,7 +50,8 @@ try:
 
     _pps = list(Autograde.class_traits()["autograde_preprocessors"].default())
     # The kernel on Unix sockets (no TCP port race with another course or test), then the trusted scores.
-    _pps[_pps.index(Execute):_pps.index(Execute) + 1] = [PrivateSocketExecute, TrustedGrades]
+    _i = _pps.index(Execute)
+    _pps[_i:_i + 1] = [PrivateSocketExecute, TrustedGrades]
     c.Autograde.autograde_preprocessors = _pps
     c.TrustedGrades.seed = int(os.environ.get("DLCOURSE_SEED", "0"))
 except ImportError as _exc:  # pragma: no cover - the kit is not installed: scores come from the kernel

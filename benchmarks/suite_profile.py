@@ -61,17 +61,18 @@ def busy_cores(samples: list[tuple[float, float]], width: float) -> list[dict]:
     """Mean busy cores over consecutive bins of about ``width`` seconds. A tail shorter than half a bin joins the
     bin before it: ``/proc/stat`` counts in 10 ms ticks per core, so a bin of a few hundredths of a second would
     read well past the core count."""
-    bins: list[list[float]] = []  # [from, to, cpu at from, cpu at to]
-    t0, c0 = 0.0, 0.0
-    for i, (t, c) in enumerate(samples):
-        last = i == len(samples) - 1
-        if last and bins and t - t0 < width / 2:
-            bins[-1][1], bins[-1][3] = t, c
-        elif t - t0 >= width or last and t > t0:
-            bins.append([t0, t, c0, c])
-            t0, c0 = t, c
+    edges = [(0.0, 0.0)]  # (seconds, CPU seconds) where each bin starts and the last one ends
+    for t, c in samples:
+        if t - edges[-1][0] >= width:
+            edges.append((t, c))
+    if samples and samples[-1] != edges[-1]:
+        t, c = samples[-1]
+        if len(edges) > 1 and t - edges[-1][0] < width / 2:
+            edges[-1] = (t, c)
+        elif t > edges[-1][0]:
+            edges.append((t, c))
     return [{"from_s": round(a, 1), "to_s": round(b, 1), "busy_cores": round((d - c) / (b - a), 2)}
-            for a, b, c, d in bins]
+            for (a, c), (b, d) in zip(edges, edges[1:])]
 
 
 def parse_durations(output: str) -> tuple[dict[str, float], list[dict]]:

@@ -39,4 +39,5 @@ class PrivateSocketKernelManager(AsyncKernelManager):
             shutil.rmtree(self._socket_dir, ignore_errors=True)
             self._socket_dir = None
 
+    # AsyncKernelManager binds cleanup_resources to KernelManager's coroutine itself, which would skip the above.
     cleanup_resources = _async_cleanup_resources
